@@ -1,0 +1,301 @@
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use convlab_core::{
+    Backend, BackendKind, Dataset, EarlyStoppingConfig, ModelSpec, Monitor, Summary, TrainConfig,
+    TrainEvent, Trainer, PRESET_NAMES,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Where Debian's `dataset-fashion-mnist` package puts the files.
+const DEFAULT_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+#[derive(Parser)]
+#[command(
+    name = "convlab",
+    version,
+    about = "Fashion-MNIST convolution lab on burn"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// A lab preset: dnn, cnn, cnn-16, cnn-64, cnn-1conv, cnn-3conv.
+    #[arg(long, default_value = "cnn", conflicts_with = "model")]
+    preset: String,
+    /// A model spec in JSON (a file), instead of a preset.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    fn spec(&self) -> Result<ModelSpec> {
+        match &self.model {
+            Some(path) => {
+                let json = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                ModelSpec::from_json(&json).map_err(|e| anyhow!("{}: {e}", path.display()))
+            }
+            None => ModelSpec::preset(&self.preset).ok_or_else(|| {
+                anyhow!(
+                    "unknown preset '{}': choose one of {}",
+                    self.preset,
+                    PRESET_NAMES.join(", ")
+                )
+            }),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the model's Keras-style summary.
+    Summary {
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Train on Fashion-MNIST, then evaluate on the 10,000 test images.
+    Train {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value_t = 5)]
+        epochs: usize,
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Train on the first N training images only.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Evaluate on the first N test images only.
+        #[arg(long)]
+        test_limit: Option<usize>,
+        /// Folder with the four Fashion-MNIST IDX files (.gz).
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        backend: BackendKind,
+        /// The lab's callback: stop at an epoch end once the loss is below X.
+        #[arg(long, value_name = "X", num_args = 0..=1, default_missing_value = "0.01")]
+        stop_at_loss: Option<f32>,
+        /// Hold out this fraction of the training images for validation.
+        #[arg(long, default_value_t = 0.0)]
+        validation_split: f32,
+        /// EarlyStopping: loss, val_loss, accuracy or val_accuracy.
+        #[arg(long)]
+        early_stopping: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        patience: usize,
+        #[arg(long, default_value_t = 0.0)]
+        min_delta: f32,
+        #[arg(long)]
+        restore_best_weights: bool,
+        /// Print one JSON event per line instead of the progress bar and log.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the first N training and test examples as IDX .gz files (test fixtures).
+    Subset {
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        #[arg(long)]
+        train: usize,
+        #[arg(long)]
+        test: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_monitor(name: &str) -> Result<Monitor> {
+    Ok(match name {
+        "loss" => Monitor::Loss,
+        "val_loss" => Monitor::ValLoss,
+        "accuracy" => Monitor::Accuracy,
+        "val_accuracy" => Monitor::ValAccuracy,
+        other => bail!("unknown monitor '{other}': use loss, val_loss, accuracy or val_accuracy"),
+    })
+}
+
+fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Summary { model } => {
+            let summary = Summary::of(&model.spec()?)?;
+            print!("{}", summary.to_table("sequential"));
+            Ok(())
+        }
+        Command::Subset {
+            data,
+            train,
+            test,
+            out,
+        } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for (images, labels, n) in [
+                (TRAIN_IMAGES, TRAIN_LABELS, train),
+                (TEST_IMAGES, TEST_LABELS, test),
+            ] {
+                let subset = Dataset::load(&data, images, labels)?.take(n);
+                write(&out.join(images), &gzip(&subset.images_idx()))?;
+                write(&out.join(labels), &gzip(&subset.labels_idx()))?;
+            }
+            Ok(())
+        }
+        Command::Train {
+            model,
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+            limit,
+            test_limit,
+            data,
+            backend,
+            stop_at_loss,
+            validation_split,
+            early_stopping,
+            patience,
+            min_delta,
+            restore_best_weights,
+            json,
+        } => {
+            let spec = model.spec()?;
+            let early_stopping = early_stopping
+                .map(|m| -> Result<_> {
+                    Ok(EarlyStoppingConfig {
+                        monitor: parse_monitor(&m)?,
+                        min_delta,
+                        patience,
+                        restore_best_weights,
+                    })
+                })
+                .transpose()?;
+            let config = TrainConfig {
+                epochs,
+                batch_size,
+                learning_rate,
+                seed,
+                validation_split,
+                stop_at_loss,
+                early_stopping,
+                ..TrainConfig::default()
+            };
+            let mut train = Dataset::load(&data, TRAIN_IMAGES, TRAIN_LABELS)?;
+            if let Some(n) = limit {
+                train = train.take(n);
+            }
+            let mut test = Dataset::load(&data, TEST_IMAGES, TEST_LABELS)?;
+            if let Some(n) = test_limit {
+                test = test.take(n);
+            }
+            train_and_report(&spec, config, &train, &test, backend, json)
+        }
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+fn train_and_report(
+    spec: &ModelSpec,
+    config: TrainConfig,
+    train: &Dataset,
+    test: &Dataset,
+    backend: BackendKind,
+    json: bool,
+) -> Result<()> {
+    if !json {
+        print!("{}", Summary::of(spec)?.to_table("sequential"));
+    }
+    let backend = convlab_core::block_on(Backend::choose(backend));
+    let mut trainer = Trainer::new(spec, config, train, backend.device.clone())?;
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})")
+            .expect("valid template")
+            .progress_chars("=> ");
+    let mut bar: Option<ProgressBar> = None;
+    let mut total_epochs = 0;
+    let mut emit = |event: TrainEvent| {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string(&event).expect("events serialise")
+            );
+            return;
+        }
+        match &event {
+            TrainEvent::Started {
+                train_samples,
+                val_samples,
+                epochs,
+                params,
+                ..
+            } => {
+                total_epochs = *epochs;
+                println!("Backend: {}", backend.description);
+                println!(
+                    "Training on {train_samples} images ({val_samples} for validation), {params} parameters, {epochs} epoch(s)"
+                );
+            }
+            TrainEvent::Batch {
+                epoch,
+                batch,
+                batches,
+                loss,
+                accuracy,
+                samples_per_second,
+                ..
+            } => {
+                let pb = bar.get_or_insert_with(|| {
+                    let pb = ProgressBar::new(*batches as u64).with_style(style.clone());
+                    pb.set_prefix(format!("Epoch {epoch}"));
+                    pb
+                });
+                pb.set_position(*batch as u64);
+                pb.set_message(format!(
+                    "loss: {loss:.4} - accuracy: {accuracy:.4} - {samples_per_second:.0} samples/s"
+                ));
+            }
+            TrainEvent::Epoch(m) => {
+                if let Some(pb) = bar.take() {
+                    pb.finish_and_clear();
+                }
+                println!("Epoch {}/{}", m.epoch, total_epochs);
+                println!(
+                    "{} - {:.0} samples/s",
+                    m.log_line(),
+                    m.samples as f64 / m.seconds.max(1e-9)
+                );
+            }
+            TrainEvent::Stopped { message, .. } => {
+                if let Some(pb) = bar.take() {
+                    pb.finish_and_clear();
+                }
+                println!("{message}");
+            }
+            TrainEvent::Finished(e) => {
+                println!("Test: loss: {:.4} - accuracy: {:.4}", e.loss, e.accuracy);
+            }
+        }
+    };
+    convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! convlab's core: the lab's models, data and training loop on burn. Knows nothing of the web;
+//! the CLI and the browser crate drive it through [`train::Trainer`] and its events.
+
+pub mod backend;
+pub mod data;
+pub mod model;
+pub mod spec;
+pub mod summary;
+pub mod train;
+
+pub use backend::{Backend, BackendKind};
+pub use data::{DataError, Dataset, CLASS_NAMES};
+pub use model::Sequential;
+pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
+pub use summary::Summary;
+pub use train::{
+    evaluate, run, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor, RunSummary, StopHandle,
+    StopReason, TrainConfig, TrainError, TrainEvent, Trainer, LOSS_THRESHOLD_MESSAGE,
+};
+
+/// Runs a future to completion on the current thread (native callers of the async API).
+#[cfg(not(target_family = "wasm"))]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    pollster::block_on(future)
+}

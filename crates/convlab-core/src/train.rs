@@ -1,0 +1,765 @@
+//! The training loop: Adam with Keras's defaults, sparse categorical cross-entropy from
+//! logits, accuracy, the lab's loss-threshold callback and Keras-style EarlyStopping.
+//!
+//! The loop is a state machine driven one batch at a time ([`Trainer::step`]), so a CLI can
+//! drive it in a plain loop and a web worker can yield to its event loop between batches
+//! (that is how a stop request arrives within one batch). Metrics are accumulated on the
+//! device and read back asynchronously every [`TrainConfig::report_every`] batches: WebGPU in
+//! a browser cannot read synchronously, and reading every batch would stall the GPU.
+
+use crate::data::{Dataset, IMAGE_SIDE};
+use crate::model::Sequential;
+use crate::spec::{ModelSpec, SpecError, NUM_CLASSES};
+use burn::module::Module;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use web_time::Instant;
+
+/// The message Keras's lab callback prints, word for word.
+pub const LOSS_THRESHOLD_MESSAGE: &str = "Reached the desired loss, so cancelling training!";
+
+/// A metric EarlyStopping can watch, by Keras's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    Loss,
+    ValLoss,
+    Accuracy,
+    ValAccuracy,
+}
+
+impl Monitor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Monitor::Loss => "loss",
+            Monitor::ValLoss => "val_loss",
+            Monitor::Accuracy => "accuracy",
+            Monitor::ValAccuracy => "val_accuracy",
+        }
+    }
+
+    fn needs_validation(self) -> bool {
+        matches!(self, Monitor::ValLoss | Monitor::ValAccuracy)
+    }
+
+    /// Losses improve downwards, accuracies upwards (Keras's mode="auto").
+    fn lower_is_better(self) -> bool {
+        matches!(self, Monitor::Loss | Monitor::ValLoss)
+    }
+
+    fn read(self, m: &EpochMetrics) -> Option<f32> {
+        match self {
+            Monitor::Loss => Some(m.loss),
+            Monitor::Accuracy => Some(m.accuracy),
+            Monitor::ValLoss => m.val_loss,
+            Monitor::ValAccuracy => m.val_accuracy,
+        }
+    }
+}
+
+/// Keras's `tf.keras.callbacks.EarlyStopping`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStoppingConfig {
+    pub monitor: Monitor,
+    /// An epoch must beat the best by more than this to count as an improvement.
+    #[serde(default)]
+    pub min_delta: f32,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Put back the weights of the best epoch when stopping.
+    #[serde(default)]
+    pub restore_best_weights: bool,
+}
+
+/// Everything `model.compile` + `model.fit` decide in the lab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+    /// Fraction of the training data held out for validation (Keras: the last examples).
+    pub validation_split: f32,
+    /// The lab's callback: stop at an epoch end where the loss is below this.
+    pub stop_at_loss: Option<f32>,
+    pub early_stopping: Option<EarlyStoppingConfig>,
+    /// Batches between two read-backs of the running metrics (and batch events).
+    pub report_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 5,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            seed: 42,
+            validation_split: 0.0,
+            stop_at_loss: None,
+            early_stopping: None,
+            report_every: 20,
+        }
+    }
+}
+
+/// The lab callback's default threshold.
+pub const DEFAULT_LOSS_THRESHOLD: f32 = 0.01;
+
+/// Limits on settings, so that a typo gets an error and not an out-of-memory tab.
+pub const MAX_EPOCHS: usize = 1000;
+pub const MAX_BATCH_SIZE: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid model: {0}")]
+    Spec(#[from] SpecError),
+    #[error("invalid setting {setting}: {problem}")]
+    Config {
+        setting: &'static str,
+        problem: String,
+    },
+    #[error("the backend failed: {0}")]
+    Backend(String),
+}
+
+impl TrainConfig {
+    /// Checks every setting against the data it will train on.
+    pub fn validate(&self, train_len: usize) -> Result<(), TrainError> {
+        let fail = |setting, problem: String| Err(TrainError::Config { setting, problem });
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return fail(
+                "epochs",
+                format!("must be between 1 and {MAX_EPOCHS}, got {}", self.epochs),
+            );
+        }
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
+            return fail(
+                "batch_size",
+                format!(
+                    "must be between 1 and {MAX_BATCH_SIZE}, got {}",
+                    self.batch_size
+                ),
+            );
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return fail(
+                "learning_rate",
+                format!("must be a positive number, got {}", self.learning_rate),
+            );
+        }
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return fail(
+                "validation_split",
+                format!("must be in [0, 1), got {}", self.validation_split),
+            );
+        }
+        if let Some(t) = self.stop_at_loss {
+            if !(t.is_finite() && t > 0.0) {
+                return fail(
+                    "stop_at_loss",
+                    format!("must be a positive number, got {t}"),
+                );
+            }
+        }
+        if self.report_every == 0 {
+            return fail("report_every", "must be at least 1".to_string());
+        }
+        let val_len = split_len(train_len, self.validation_split);
+        if train_len - val_len == 0 {
+            return fail(
+                "validation_split",
+                format!("leaves no training examples out of {train_len}"),
+            );
+        }
+        if let Some(es) = &self.early_stopping {
+            if es.monitor.needs_validation() && val_len == 0 {
+                return fail(
+                    "early_stopping.monitor",
+                    format!(
+                        "{} needs a validation split greater than 0",
+                        es.monitor.name()
+                    ),
+                );
+            }
+            if !es.min_delta.is_finite() || es.min_delta < 0.0 {
+                return fail(
+                    "early_stopping.min_delta",
+                    format!("must be 0 or more, got {}", es.min_delta),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn split_len(len: usize, fraction: f32) -> usize {
+    ((len as f64) * fraction as f64).floor() as usize
+}
+
+/// Why training ended before its last epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StopReason {
+    /// The lab's callback: the epoch's loss fell below the threshold.
+    LossThreshold { loss: f32, threshold: f32 },
+    /// EarlyStopping ran out of patience.
+    EarlyStopping {
+        monitor: Monitor,
+        /// 1-based epoch with the best monitored value.
+        best_epoch: usize,
+        best_value: f32,
+        patience: usize,
+        restored_best_weights: bool,
+    },
+    /// The loss became NaN or infinite.
+    NonFinite { batch: usize, value: f32 },
+    /// The user pressed Stop.
+    Requested,
+}
+
+impl StopReason {
+    /// What the CLI prints and the page shows.
+    pub fn message(&self) -> String {
+        match self {
+            StopReason::LossThreshold { .. } => LOSS_THRESHOLD_MESSAGE.to_string(),
+            StopReason::EarlyStopping {
+                monitor,
+                best_epoch,
+                best_value,
+                patience,
+                restored_best_weights,
+            } => format!(
+                "EarlyStopping: {} did not improve for {patience} epoch(s) after its best value {best_value:.4} at epoch {best_epoch}{}",
+                monitor.name(),
+                if *restored_best_weights {
+                    "; restored the weights of that epoch"
+                } else {
+                    ""
+                }
+            ),
+            StopReason::NonFinite { batch, value } => format!(
+                "Training stopped: the loss became {value} by batch {batch}; try a lower learning rate"
+            ),
+            StopReason::Requested => "Training stopped by request".to_string(),
+        }
+    }
+}
+
+/// Keras's per-epoch log: running means over the epoch's batches, validation after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based.
+    pub epoch: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    pub val_loss: Option<f32>,
+    pub val_accuracy: Option<f32>,
+    pub seconds: f64,
+    pub samples: usize,
+}
+
+impl EpochMetrics {
+    /// Keras's epoch line: `loss: 0.4893 - accuracy: 0.8232 - val_loss: ...`.
+    pub fn log_line(&self) -> String {
+        let mut line = format!(
+            "{:.0}s - loss: {:.4} - accuracy: {:.4}",
+            self.seconds, self.loss, self.accuracy
+        );
+        if let (Some(vl), Some(va)) = (self.val_loss, self.val_accuracy) {
+            line += &format!(" - val_loss: {vl:.4} - val_accuracy: {va:.4}");
+        }
+        line
+    }
+}
+
+/// What the trainer reports as it goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TrainEvent {
+    Started {
+        train_samples: usize,
+        val_samples: usize,
+        batches_per_epoch: usize,
+        epochs: usize,
+        params: usize,
+    },
+    /// Running metrics of the current epoch, every `report_every` batches.
+    Batch {
+        epoch: usize,
+        /// Batches done in this epoch (1-based count).
+        batch: usize,
+        batches: usize,
+        /// Examples trained on since the start of training.
+        samples_seen: usize,
+        loss: f32,
+        accuracy: f32,
+        samples_per_second: f64,
+    },
+    Epoch(EpochMetrics),
+    Stopped {
+        epoch: usize,
+        reason: StopReason,
+        message: String,
+    },
+    Finished(Evaluation),
+}
+
+/// Loss, accuracy and every prediction on a dataset (for the confusion matrix).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub loss: f32,
+    pub accuracy: f32,
+    pub predictions: Vec<u8>,
+}
+
+impl Evaluation {
+    /// `matrix[true][predicted]` counts.
+    pub fn confusion_matrix(&self, labels: &[u8]) -> [[usize; NUM_CLASSES]; NUM_CLASSES] {
+        let mut m = [[0; NUM_CLASSES]; NUM_CLASSES];
+        for (&t, &p) in labels.iter().zip(&self.predictions) {
+            m[t as usize][p as usize] += 1;
+        }
+        m
+    }
+}
+
+/// A handle that asks a running [`Trainer`] to stop before its next batch.
+#[derive(Debug, Clone, Default)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    pub fn request_stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn requested(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A `[batch, 1, 28, 28]` image tensor and its `[batch]` labels for the given examples.
+fn batch_tensors(
+    data: &Dataset,
+    indices: &[usize],
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let n = indices.len();
+    let pixels = TensorData::new(
+        data.pixels_f32(indices.iter().copied()),
+        [n, 1, IMAGE_SIDE, IMAGE_SIDE],
+    );
+    let labels: Vec<i64> = indices.iter().map(|&i| data.labels[i] as i64).collect();
+    (
+        Tensor::from_data(pixels, device),
+        Tensor::from_data(TensorData::new(labels, [n]), device),
+    )
+}
+
+/// Sum of the per-example loss and the count of correct predictions, kept on the device.
+struct DeviceSums {
+    loss: Tensor<1>,
+    correct: Tensor<1>,
+}
+
+impl DeviceSums {
+    fn zeros(device: &Device) -> Self {
+        DeviceSums {
+            loss: Tensor::zeros([1], device),
+            correct: Tensor::zeros([1], device),
+        }
+    }
+
+    fn add(&mut self, logits: Tensor<2>, labels: Tensor<1, Int>, mean_loss: Tensor<1>) {
+        let [n, _] = logits.dims();
+        let predicted = logits.argmax(1).reshape([n]);
+        let correct = predicted.equal(labels).float().sum();
+        self.loss = self.loss.clone() + mean_loss.mul_scalar(n as f32);
+        self.correct = self.correct.clone() + correct;
+    }
+
+    /// One read-back of both sums.
+    async fn read(&self) -> Result<(f32, f32), TrainError> {
+        let data = Transaction::default()
+            .register(self.loss.clone())
+            .register(self.correct.clone())
+            .execute_async()
+            .await
+            .map_err(|e| TrainError::Backend(format!("{e:?}")))?;
+        let scalar = |d: &TensorData| -> Result<f32, TrainError> {
+            d.try_to_vec::<f32>()
+                .map_err(|e| TrainError::Backend(format!("{e:?}")))?
+                .first()
+                .copied()
+                .ok_or_else(|| TrainError::Backend("empty read-back".to_string()))
+        };
+        Ok((scalar(&data[0])?, scalar(&data[1])?))
+    }
+}
+
+/// Examples per forward pass when evaluating (no gradients, so larger than training batches).
+const EVAL_BATCH: usize = 500;
+
+/// Loss and accuracy of `model` on `data`, reading back once at the end.
+pub async fn evaluate(
+    model: &Sequential,
+    data: &Dataset,
+    device: &Device,
+) -> Result<Evaluation, TrainError> {
+    let model = model.valid();
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let mut sums = DeviceSums::zeros(device);
+    let mut predictions = Vec::new();
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let (images, labels) = batch_tensors(data, chunk, device);
+        let logits = model.forward(images);
+        let loss = loss_fn.forward(logits.clone(), labels.clone());
+        predictions.push(logits.clone().argmax(1).reshape([chunk.len()]));
+        sums.add(logits, labels, loss);
+    }
+    let (loss_sum, correct) = sums.read().await?;
+    let predicted = Tensor::cat(predictions, 0)
+        .into_data_async()
+        .await
+        .map_err(|e| TrainError::Backend(format!("{e:?}")))?;
+    let predictions = predicted
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .map_err(|e| TrainError::Backend(format!("{e:?}")))?
+        .into_iter()
+        .map(|p| p as u8)
+        .collect();
+    let n = data.len().max(1) as f32;
+    Ok(Evaluation {
+        loss: loss_sum / n,
+        accuracy: correct / n,
+        predictions,
+    })
+}
+
+/// EarlyStopping's running state.
+struct EarlyStopState {
+    config: EarlyStoppingConfig,
+    best: Option<(usize, f32)>,
+    best_model: Option<Sequential>,
+    wait: usize,
+}
+
+/// Trains one model on one dataset, a batch per [`Trainer::step`].
+pub struct Trainer {
+    model: Option<Sequential>,
+    optimizer: ModuleOptimizer,
+    loss_fn: CrossEntropyLoss,
+    /// Where inference and data live; training runs on its autodiff twin.
+    device: Device,
+    train: Dataset,
+    val: Dataset,
+    config: TrainConfig,
+    rng: ChaCha8Rng,
+    order: Vec<usize>,
+    /// 0-based epoch being trained.
+    epoch: usize,
+    /// Batches done in the current epoch.
+    batch: usize,
+    sums: DeviceSums,
+    samples_in_epoch: usize,
+    samples_seen: usize,
+    epoch_started: Instant,
+    early_stopping: Option<EarlyStopState>,
+    history: Vec<EpochMetrics>,
+    stop_reason: Option<StopReason>,
+    finished: bool,
+    stop: StopHandle,
+    pending_started: bool,
+}
+
+impl Trainer {
+    /// Builds the model on `device` (seeded with `config.seed`) and splits off validation data.
+    pub fn new(
+        spec: &ModelSpec,
+        config: TrainConfig,
+        data: &Dataset,
+        device: Device,
+    ) -> Result<Trainer, TrainError> {
+        config.validate(data.len())?;
+        spec.infer()?;
+        device.seed(config.seed);
+        let model = Sequential::new(spec, &device.clone().autodiff())?;
+        let optimizer = AdamConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-7)
+            .init();
+        let (train, val) = data.split_validation(config.validation_split);
+        let early_stopping = config.early_stopping.clone().map(|config| EarlyStopState {
+            config,
+            best: None,
+            best_model: None,
+            wait: 0,
+        });
+        Ok(Trainer {
+            model: Some(model),
+            optimizer,
+            loss_fn: CrossEntropyLossConfig::new().init(&device),
+            sums: DeviceSums::zeros(&device),
+            order: (0..train.len()).collect(),
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            train,
+            val,
+            device,
+            config,
+            epoch: 0,
+            batch: 0,
+            samples_in_epoch: 0,
+            samples_seen: 0,
+            epoch_started: Instant::now(),
+            early_stopping,
+            history: Vec::new(),
+            stop_reason: None,
+            finished: false,
+            stop: StopHandle::default(),
+            pending_started: true,
+        })
+    }
+
+    /// A handle another task (or a UI message) can use to stop training before the next batch.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    pub fn model(&self) -> &Sequential {
+        self.model
+            .as_ref()
+            .expect("the model is only taken out inside step")
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.history
+    }
+
+    pub fn stop_reason(&self) -> Option<&StopReason> {
+        self.stop_reason.as_ref()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    pub fn batches_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch_size)
+    }
+
+    /// Ends training during the 1-based `epoch` for `reason`.
+    fn finish_with(&mut self, epoch: usize, reason: StopReason, emit: &mut dyn FnMut(TrainEvent)) {
+        emit(TrainEvent::Stopped {
+            epoch,
+            message: reason.message(),
+            reason: reason.clone(),
+        });
+        self.stop_reason = Some(reason);
+        self.finished = true;
+    }
+
+    /// Trains one batch (and, after an epoch's last batch, validates and runs the callbacks).
+    /// Returns `false` once training is over.
+    pub async fn step(&mut self, emit: &mut dyn FnMut(TrainEvent)) -> Result<bool, TrainError> {
+        if self.finished {
+            return Ok(false);
+        }
+        if self.pending_started {
+            self.pending_started = false;
+            emit(TrainEvent::Started {
+                train_samples: self.train.len(),
+                val_samples: self.val.len(),
+                batches_per_epoch: self.batches_per_epoch(),
+                epochs: self.config.epochs,
+                params: self.model().num_params(),
+            });
+        }
+        if self.stop.requested() {
+            self.finish_with(self.epoch + 1, StopReason::Requested, emit);
+            return Ok(false);
+        }
+        let batches = self.batches_per_epoch();
+        if self.batch == 0 {
+            self.order.shuffle(&mut self.rng);
+            self.sums = DeviceSums::zeros(&self.device);
+            self.samples_in_epoch = 0;
+            self.epoch_started = Instant::now();
+        }
+
+        let start = self.batch * self.config.batch_size;
+        let end = (start + self.config.batch_size).min(self.train.len());
+        let ad_device = self.device.clone().autodiff();
+        let (images, labels) = batch_tensors(&self.train, &self.order[start..end], &ad_device);
+        let model = self
+            .model
+            .take()
+            .expect("the model is only taken out inside step");
+        let logits = model.forward(images);
+        let loss = self.loss_fn.forward(logits.clone(), labels.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.model = Some(self.optimizer.step(self.config.learning_rate, model, grads));
+        self.sums.add(logits.inner(), labels.inner(), loss.inner());
+
+        self.batch += 1;
+        self.samples_in_epoch += end - start;
+        self.samples_seen += end - start;
+        let epoch_done = self.batch == batches;
+        if self.batch % self.config.report_every == 0 || epoch_done {
+            let (loss_sum, correct) = self.sums.read().await?;
+            let n = self.samples_in_epoch as f32;
+            let loss = loss_sum / n;
+            if !loss.is_finite() {
+                self.finish_with(
+                    self.epoch + 1,
+                    StopReason::NonFinite {
+                        batch: self.batch,
+                        value: loss,
+                    },
+                    emit,
+                );
+                return Ok(false);
+            }
+            let seconds = self.epoch_started.elapsed().as_secs_f64();
+            emit(TrainEvent::Batch {
+                epoch: self.epoch + 1,
+                batch: self.batch,
+                batches,
+                samples_seen: self.samples_seen,
+                loss,
+                accuracy: correct / n,
+                samples_per_second: self.samples_in_epoch as f64 / seconds.max(1e-9),
+            });
+            if epoch_done {
+                self.end_epoch(loss, correct / n, emit).await?;
+            }
+        }
+        Ok(!self.finished)
+    }
+
+    async fn end_epoch(
+        &mut self,
+        loss: f32,
+        accuracy: f32,
+        emit: &mut dyn FnMut(TrainEvent),
+    ) -> Result<(), TrainError> {
+        let seconds = self.epoch_started.elapsed().as_secs_f64();
+        let (val_loss, val_accuracy) = if self.val.is_empty() {
+            (None, None)
+        } else {
+            let e = evaluate(self.model(), &self.val, &self.device).await?;
+            (Some(e.loss), Some(e.accuracy))
+        };
+        let metrics = EpochMetrics {
+            epoch: self.epoch + 1,
+            loss,
+            accuracy,
+            val_loss,
+            val_accuracy,
+            seconds,
+            samples: self.samples_in_epoch,
+        };
+        emit(TrainEvent::Epoch(metrics.clone()));
+        self.history.push(metrics.clone());
+        self.epoch += 1;
+        self.batch = 0;
+
+        if let Some(threshold) = self.config.stop_at_loss {
+            if loss < threshold {
+                let reason = StopReason::LossThreshold { loss, threshold };
+                self.finish_with(metrics.epoch, reason, emit);
+                return Ok(());
+            }
+        }
+        if let Some(reason) = self.early_stopping_check(&metrics) {
+            self.finish_with(metrics.epoch, reason, emit);
+            return Ok(());
+        }
+        if self.epoch == self.config.epochs {
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    /// Keras's EarlyStopping.on_epoch_end.
+    fn early_stopping_check(&mut self, metrics: &EpochMetrics) -> Option<StopReason> {
+        let state = self.early_stopping.as_mut()?;
+        let monitor = state.config.monitor;
+        let current = monitor.read(metrics)?;
+        let improved = match state.best {
+            None => true,
+            Some((_, best)) if monitor.lower_is_better() => current < best - state.config.min_delta,
+            Some((_, best)) => current > best + state.config.min_delta,
+        };
+        if improved {
+            state.best = Some((metrics.epoch, current));
+            state.wait = 0;
+            if state.config.restore_best_weights {
+                state.best_model = self.model.clone();
+            }
+            return None;
+        }
+        state.wait += 1;
+        if state.wait < state.config.patience {
+            return None;
+        }
+        let (best_epoch, best_value) = state.best.expect("set on the first epoch");
+        let restored = match state.best_model.take() {
+            Some(best) => {
+                self.model = Some(best);
+                true
+            }
+            None => false,
+        };
+        Some(StopReason::EarlyStopping {
+            monitor,
+            best_epoch,
+            best_value,
+            patience: state.config.patience,
+            restored_best_weights: restored,
+        })
+    }
+}
+
+/// Everything a finished run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub history: Vec<EpochMetrics>,
+    pub stop_reason: Option<StopReason>,
+    pub test: Option<Evaluation>,
+}
+
+/// Drives `trainer` to the end, then evaluates on `test` (Keras's `fit` then `evaluate`).
+pub async fn run(
+    trainer: &mut Trainer,
+    test: Option<&Dataset>,
+    emit: &mut dyn FnMut(TrainEvent),
+) -> Result<RunSummary, TrainError> {
+    while trainer.step(emit).await? {}
+    let test = match test {
+        Some(data) => {
+            let evaluation = evaluate(trainer.model(), data, trainer.device()).await?;
+            emit(TrainEvent::Finished(evaluation.clone()));
+            Some(evaluation)
+        }
+        None => None,
+    };
+    Ok(RunSummary {
+        history: trainer.history().to_vec(),
+        stop_reason: trainer.stop_reason().cloned(),
+        test,
+    })
+}

@@ -1,0 +1,19 @@
+//! The committed fixture: the first 3,000 training and 1,000 test images of the real
+//! Fashion-MNIST, written by `convlab subset` (see tests/fixtures/README.md).
+#![allow(dead_code)]
+
+use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use convlab_core::Dataset;
+use std::path::PathBuf;
+
+pub fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fashion-mnist")
+}
+
+pub fn fixture_train() -> Dataset {
+    Dataset::load(&fixture_dir(), TRAIN_IMAGES, TRAIN_LABELS).expect("fixture train set")
+}
+
+pub fn fixture_test() -> Dataset {
+    Dataset::load(&fixture_dir(), TEST_IMAGES, TEST_LABELS).expect("fixture test set")
+}

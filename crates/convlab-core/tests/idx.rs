@@ -1,0 +1,138 @@
+//! IDX parsing of good and bad input: every error names the file and what was expected.
+
+mod common;
+
+use convlab_core::data::{gzip, maybe_gunzip, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use convlab_core::{DataError, Dataset};
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(common::fixture_dir().join(name)).unwrap()
+}
+
+fn load(images: &[u8], labels: &[u8]) -> Result<Dataset, DataError> {
+    Dataset::from_idx("images.idx", images, "labels.idx", labels)
+}
+
+#[test]
+fn fixture_is_real_fashion_mnist() {
+    let train = common::fixture_train();
+    assert_eq!(train.len(), 3000);
+    assert_eq!(train.images.len(), 3000 * 784);
+    // The first training labels of Fashion-MNIST.
+    assert_eq!(&train.labels[..10], &[9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
+    let test = common::fixture_test();
+    assert_eq!(test.len(), 1000);
+    // The lab's cell: indices 0, 23 and 28 are all ankle boots (9).
+    assert_eq!(&test.labels[..12], &[9, 2, 1, 1, 6, 1, 4, 6, 5, 7, 4, 5]);
+    assert_eq!(
+        [test.labels[0], test.labels[23], test.labels[28]],
+        [9, 9, 9]
+    );
+    // Pixels span the byte range; scaled pixels lie in [0, 1].
+    assert_eq!(*train.images.iter().max().unwrap(), 255);
+    let scaled = train.pixels_f32(0..1);
+    assert!(scaled.iter().all(|p| (0.0..=1.0).contains(p)));
+}
+
+#[test]
+fn raw_and_gzipped_files_read_the_same() {
+    let images = read(TRAIN_IMAGES);
+    let labels = read(TRAIN_LABELS);
+    let gz = load(&images, &labels).unwrap();
+    let raw_images = maybe_gunzip("x", &images).unwrap();
+    let raw_labels = maybe_gunzip("x", &labels).unwrap();
+    assert_eq!(&raw_images[..4], &[0, 0, 8, 3]);
+    assert_eq!(load(&raw_images, &raw_labels).unwrap(), gz);
+    // And writing it back gives the same bytes.
+    assert_eq!(gz.images_idx(), raw_images);
+    assert_eq!(gz.labels_idx(), raw_labels);
+}
+
+#[test]
+fn wrong_magic_is_refused_with_file_and_offset() {
+    let labels = gz_subset().labels_idx();
+    let mut images = gz_subset().images_idx();
+    images[1] = 0x42;
+    let msg = load(&images, &labels).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 0: not an IDX file: magic starts 00 42, expected 00 00"
+    );
+    let mut images = gz_subset().images_idx();
+    images[3] = 1; // a label file's dimension count
+    let msg = load(&images, &labels).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 3: IDX array has 1 dimensions, expected 3"
+    );
+    // Label and image files swapped.
+    let msg = load(&labels, &gz_subset().images_idx())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.starts_with("images.idx: at byte 3"), "{msg}");
+}
+
+#[test]
+fn truncated_gzip_is_refused() {
+    let images = read(TRAIN_IMAGES);
+    let cut = &images[..images.len() / 2];
+    let msg = load(cut, &read(TRAIN_LABELS)).unwrap_err().to_string();
+    assert!(
+        msg.starts_with("images.idx: gzip stream is corrupt or truncated"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn truncated_data_names_expected_length() {
+    let subset = gz_subset();
+    let mut images = subset.images_idx();
+    images.truncate(images.len() - 100);
+    let msg = load(&images, &subset.labels_idx()).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 7756: dimensions [10, 28, 28] need 7840 data bytes after the 16-byte header, found 7740"
+    );
+    let msg = load(&images[..10], &subset.labels_idx())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("header ends early"), "{msg}");
+}
+
+#[test]
+fn count_mismatch_is_refused() {
+    let subset = gz_subset();
+    let fewer = subset.take(7);
+    let msg = load(&gzip(&subset.images_idx()), &fewer.labels_idx())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(msg, "images.idx has 10 images but labels.idx has 7 labels");
+}
+
+#[test]
+fn labels_outside_the_ten_classes_are_refused() {
+    let subset = gz_subset();
+    let mut labels = subset.labels_idx();
+    labels[8 + 4] = 12;
+    let msg = load(&subset.images_idx(), &labels).unwrap_err().to_string();
+    assert_eq!(msg, "labels.idx: at byte 12: label 12 is not a class 0-9");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = Dataset::load(&common::fixture_dir(), "nope.gz", TEST_LABELS).unwrap_err();
+    assert!(err.to_string().contains("nope.gz: cannot read"), "{err}");
+}
+
+#[test]
+fn validation_split_takes_the_last_examples() {
+    let data = common::fixture_train();
+    let (train, val) = data.split_validation(0.2);
+    assert_eq!((train.len(), val.len()), (2400, 600));
+    assert_eq!(val.labels[..], data.labels[2400..]);
+    assert_eq!(train.labels[..], data.labels[..2400]);
+}
+
+fn gz_subset() -> Dataset {
+    common::fixture_train().take(10)
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what convlab needs on a Debian machine; skips whatever is already there, so a warm
+# machine is ready in seconds. Needs root (or sudo) for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ ! -f "$DATA_DIR/train-images-idx3-ubyte.gz" ] && [ "$DATA_DIR" = /usr/share/datasets/fashion-mnist ]; then
+  missing+=(dataset-fashion-mnist)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  # The dataset package is Debian's copy of Fashion-MNIST; where it is missing, fetch-data.sh
+  # downloads the upstream files instead.
+  $SUDO apt-get install -y -qq "${missing[@]}" || $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+installed() { cargo install --list | grep -q "^$1 v$2:"; }
+# Built from crates.io: their own installers would download prebuilt binaries.
+installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION" ||
+  cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+installed wasm-pack "$WASM_PACK_VERSION" ||
+  cargo install --locked wasm-pack --version "$WASM_PACK_VERSION"
+
+scripts/fetch-data.sh
