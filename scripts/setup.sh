@@ -25,10 +25,12 @@ fi
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
 installed() { cargo install --list | grep -q "^$1 v$2:"; }
+# --locked first (the versions its authors tested); if the registry no longer serves one of
+# those (seen here: wasm-bindgen-cli 0.2.130's lock names a webpki-roots it lacks), let cargo
+# pick the newest compatible ones.
+install() { cargo install --locked "$1" --version "$2" || cargo install "$1" --version "$2"; }
 # Built from crates.io: their own installers would download prebuilt binaries.
-installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION" ||
-  cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-installed wasm-pack "$WASM_PACK_VERSION" ||
-  cargo install --locked wasm-pack --version "$WASM_PACK_VERSION"
+installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION" || install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+installed wasm-pack "$WASM_PACK_VERSION" || install wasm-pack "$WASM_PACK_VERSION"
 
 scripts/fetch-data.sh

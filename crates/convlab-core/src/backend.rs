@@ -3,6 +3,7 @@
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,22 +44,32 @@ impl Backend {
 
     /// burn-wgpu on the best adapter the platform offers (WebGPU in a browser, Vulkan, Metal
     /// or DX12 natively). Fails with the adapter error when there is none.
+    ///
+    /// burn registers one wgpu runtime per process (or page) and refuses a second, so the
+    /// first success is kept and handed out again.
     pub async fn wgpu() -> Result<Backend, String> {
+        static STARTED: Mutex<Option<Backend>> = Mutex::new(None);
+        if let Some(backend) = STARTED.lock().map_err(|e| e.to_string())?.clone() {
+            return Ok(backend);
+        }
         let (device, setup) = Device::wgpu_options()
             .init_with_setup_async()
             .await
             .map_err(|e| e.to_string())?;
         let info = setup.adapter.get_info();
+        // Browsers hide the adapter's name; the web layer describes it from `adapter.info`.
         let name = if info.name.is_empty() {
-            "unnamed adapter".to_string()
+            "adapter".to_string()
         } else {
             info.name
         };
-        Ok(Backend {
+        let backend = Backend {
             kind: BackendKind::Wgpu,
             device,
             description: format!("{:?}: {name}", setup.backend),
-        })
+        };
+        *STARTED.lock().map_err(|e| e.to_string())? = Some(backend.clone());
+        Ok(backend)
     }
 
     /// The requested backend; for wgpu, falls back to the CPU when no adapter exists and says

@@ -325,7 +325,7 @@ fn feature_maps_have_each_layer_shape() {
         ]
     );
     // ReLU outputs: non-negative, and not all zero for a real shoe.
-    let first: Vec<f32> = outputs[0].output.clone().into_data().to_vec().unwrap();
+    let first: Vec<f32> = outputs[0].output.clone().into_data().try_to_vec().unwrap();
     assert!(first.iter().all(|&v| v >= 0.0));
     assert!(first.iter().any(|&v| v > 0.0));
 }

@@ -5,30 +5,44 @@ use convlab_core::Backend;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Whether `navigator.gpu.requestAdapter()` gives an adapter (works in windows and workers).
-pub async fn webgpu_adapter_available() -> bool {
-    let get = |target: &JsValue, key: &str| js_sys::Reflect::get(target, &JsValue::from_str(key));
-    let Ok(navigator) = get(&js_sys::global(), "navigator") else {
-        return false;
-    };
-    let Ok(gpu) = get(&navigator, "gpu") else {
-        return false;
-    };
-    if gpu.is_undefined() || gpu.is_null() {
-        return false;
-    }
-    let Ok(request) = get(&gpu, "requestAdapter")
-        .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
-    else {
-        return false;
-    };
-    let Ok(promise) = request
+fn get(target: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(target, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// The adapter `navigator.gpu.requestAdapter()` gives (in windows and workers alike),
+/// described by its `info` ("google swiftshader", ...), or `None` without WebGPU.
+pub async fn webgpu_adapter() -> Option<String> {
+    let gpu = get(&get(&js_sys::global(), "navigator")?, "gpu")?;
+    let request = get(&gpu, "requestAdapter")?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let promise = request
         .call0(&gpu)
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().map_err(JsValue::from))
-    else {
-        return false;
-    };
-    matches!(JsFuture::from(promise).await, Ok(adapter) if !adapter.is_null() && !adapter.is_undefined())
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .ok()
+        .filter(|a| !a.is_null() && !a.is_undefined())?;
+    let info = get(&adapter, "info");
+    let words: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .filter_map(|key| info.as_ref().and_then(|i| get(i, key))?.as_string())
+        .filter(|word| !word.is_empty())
+        .collect();
+    Some(if words.is_empty() {
+        "unnamed adapter".to_string()
+    } else {
+        words.join(" ")
+    })
+}
+
+/// Whether the browser gives a WebGPU adapter.
+pub async fn webgpu_adapter_available() -> bool {
+    webgpu_adapter().await.is_some()
 }
 
 /// WebGPU when asked for and available, else the CPU; the description says which and why.
@@ -36,13 +50,16 @@ pub async fn choose_backend(prefer_webgpu: bool) -> Backend {
     if !prefer_webgpu {
         return Backend::cpu();
     }
-    if !webgpu_adapter_available().await {
+    let Some(adapter) = webgpu_adapter().await else {
         let mut cpu = Backend::cpu();
         cpu.description = format!("{} (this browser gives no WebGPU adapter)", cpu.description);
         return cpu;
-    }
+    };
     match Backend::wgpu().await {
-        Ok(backend) => backend,
+        Ok(mut backend) => {
+            backend.description = format!("WebGPU ({adapter})");
+            backend
+        }
         Err(why) => {
             let mut cpu = Backend::cpu();
             cpu.description = format!("{} (WebGPU failed to start: {why})", cpu.description);
