@@ -618,7 +618,7 @@ impl Trainer {
         self.samples_in_epoch += end - start;
         self.samples_seen += end - start;
         let epoch_done = self.batch == batches;
-        if self.batch % self.config.report_every == 0 || epoch_done {
+        if self.batch.is_multiple_of(self.config.report_every) || epoch_done {
             let (loss_sum, correct) = self.sums.read().await?;
             let n = self.samples_in_epoch as f32;
             let loss = loss_sum / n;
