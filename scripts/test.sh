@@ -7,6 +7,9 @@ scripts/setup.sh
 source scripts/env.sh
 
 step() { printf '\n== %s\n' "$*"; }
+# Every runner's output also goes here, to total the tests at the end.
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -16,7 +19,7 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 cargo clippy --release -p convlab-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests (release: training tests run real epochs)"
-cargo test --release --workspace
+cargo test --release --workspace 2>&1 | tee -a "$LOG"
 
 # The browser tests train, which needs a release build: a debug step blocks the page past
 # chromedriver's timeout.
@@ -28,6 +31,8 @@ for backend in wgpu cpu; do
   step "browser tests, expecting the $backend backend ($flags)"
   CONVLAB_EXPECT_BACKEND=$backend \
   WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/crates/convlab-web/$flags" \
-    wasm-pack test --headless --chrome --release crates/convlab-web
+    wasm-pack test --headless --chrome --release crates/convlab-web 2>&1 | tee -a "$LOG"
 done
-step "all tests passed"
+# One closing line for all runners (the last runner's own line may be an empty test binary's).
+grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$LOG" |
+  awk '{p += $4; f += $6} END {printf "\nconvlab: %d passed, %d failed\n", p, f}'
