@@ -270,7 +270,7 @@ impl EpochMetrics {
     /// Keras's epoch line: `loss: 0.4893 - accuracy: 0.8232 - val_loss: ...`.
     pub fn log_line(&self) -> String {
         let mut line = format!(
-            "{:.0}s - loss: {:.4} - accuracy: {:.4}",
+            "{:.1}s - loss: {:.4} - accuracy: {:.4}",
             self.seconds, self.loss, self.accuracy
         );
         if let (Some(vl), Some(va)) = (self.val_loss, self.val_accuracy) {
