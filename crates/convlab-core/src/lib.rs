@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod data;
+pub mod features;
 pub mod model;
 pub mod spec;
 pub mod summary;
@@ -10,6 +11,7 @@ pub mod train;
 
 pub use backend::{Backend, BackendKind};
 pub use data::{DataError, Dataset, CLASS_NAMES};
+pub use features::{feature_maps, FeatureMaps};
 pub use model::Sequential;
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
 pub use summary::Summary;

@@ -346,7 +346,7 @@ impl StopHandle {
 }
 
 /// A `[batch, 1, 28, 28]` image tensor and its `[batch]` labels for the given examples.
-fn batch_tensors(
+pub(crate) fn batch_tensors(
     data: &Dataset,
     indices: &[usize],
     device: &Device,
@@ -458,8 +458,10 @@ pub struct Trainer {
     model: Option<Sequential>,
     optimizer: ModuleOptimizer,
     loss_fn: CrossEntropyLoss,
-    /// Where inference and data live; training runs on its autodiff twin.
+    /// Where inference and evaluation run.
     device: Device,
+    /// Its autodiff twin, where training batches go.
+    train_device: Device,
     train: Dataset,
     val: Dataset,
     config: TrainConfig,
@@ -490,9 +492,9 @@ impl Trainer {
         device: Device,
     ) -> Result<Trainer, TrainError> {
         config.validate(data.len())?;
-        spec.infer()?;
         device.seed(config.seed);
-        let model = Sequential::new(spec, &device.clone().autodiff())?;
+        let train_device = device.clone().autodiff();
+        let model = Sequential::new(spec, &train_device)?;
         let optimizer = AdamConfig::new()
             .with_beta_1(0.9)
             .with_beta_2(0.999)
@@ -515,6 +517,7 @@ impl Trainer {
             train,
             val,
             device,
+            train_device,
             config,
             epoch: 0,
             batch: 0,
@@ -602,8 +605,8 @@ impl Trainer {
 
         let start = self.batch * self.config.batch_size;
         let end = (start + self.config.batch_size).min(self.train.len());
-        let ad_device = self.device.clone().autodiff();
-        let (images, labels) = batch_tensors(&self.train, &self.order[start..end], &ad_device);
+        let (images, labels) =
+            batch_tensors(&self.train, &self.order[start..end], &self.train_device);
         let model = self
             .model
             .take()

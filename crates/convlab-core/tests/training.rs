@@ -304,28 +304,48 @@ fn bad_settings_are_refused_by_name() {
 }
 
 #[test]
-fn feature_maps_have_each_layer_shape() {
-    use burn::tensor::{Tensor, TensorData};
-    let data = common::fixture_test();
+fn feature_maps_of_the_lab_shoes() {
+    let test = common::fixture_test();
     let spec = ModelSpec::preset("cnn").unwrap();
     let device = Backend::cpu().device;
     let model = convlab_core::Sequential::new(&spec, &device).unwrap();
-    let pixels = data.pixels_f32([0, 23, 28]);
-    let images = Tensor::<4>::from_data(TensorData::new(pixels, [3, 1, 28, 28]), &device);
-    let outputs = model.image_activations(images);
-    let shapes: Vec<(usize, [usize; 4])> =
-        outputs.iter().map(|o| (o.index, o.output.dims())).collect();
+    let maps = convlab_core::block_on(convlab_core::feature_maps(
+        &model,
+        &test,
+        &[0, 23, 28],
+        &device,
+    ))
+    .unwrap();
+    let shapes: Vec<(&str, [usize; 4])> = maps
+        .iter()
+        .map(|m| (m.name.as_str(), [m.images, m.channels, m.height, m.width]))
+        .collect();
     assert_eq!(
         shapes,
         vec![
-            (0, [3, 32, 26, 26]),
-            (1, [3, 32, 13, 13]),
-            (2, [3, 32, 11, 11]),
-            (3, [3, 32, 5, 5]),
+            ("conv2d", [3, 32, 26, 26]),
+            ("max_pooling2d", [3, 32, 13, 13]),
+            ("conv2d_1", [3, 32, 11, 11]),
+            ("max_pooling2d_1", [3, 32, 5, 5]),
         ]
     );
-    // ReLU outputs: non-negative, and not all zero for a real shoe.
-    let first: Vec<f32> = outputs[0].output.clone().into_data().try_to_vec().unwrap();
-    assert!(first.iter().all(|&v| v >= 0.0));
-    assert!(first.iter().any(|&v| v > 0.0));
+    // CONVOLUTION_NUMBER = 1 of the first conv layer for image 23: ReLU output, not blank.
+    let channel = maps[0].channel(1, 1);
+    assert_eq!(channel.len(), 26 * 26);
+    assert!(channel.iter().all(|&v| v >= 0.0));
+    assert!(maps.iter().all(|m| m.values.iter().any(|&v| v > 0.0)));
+    // Pooling keeps the maximum of each 2x2 window of the conv output.
+    let conv = maps[0].channel(0, 1);
+    let pool = maps[1].channel(0, 1);
+    let window = [conv[0], conv[1], conv[26], conv[27]];
+    assert_eq!(pool[0], window.iter().cloned().fold(f32::MIN, f32::max));
+    // Different shoes give different maps.
+    assert_ne!(maps[0].channel(0, 1), maps[0].channel(1, 1));
+
+    let err = convlab_core::block_on(convlab_core::feature_maps(&model, &test, &[5000], &device))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid setting images: image 5000 is out of range: there are 1000 images"
+    );
 }
