@@ -1,0 +1,168 @@
+//! Where a training step of the lab CNN spends its time on the CPU backend, op by op.
+//!
+//!     cargo run --release -p convlab-core --example op_profile [BATCH] [ITERATIONS]
+//!
+//! Each op runs on tensors of the lab CNN's shapes; "forward" is the op alone, "backward" is
+//! (forward + backward of a sum over its output) minus forward. The last rows time a whole
+//! training step (forward, loss, backward, Adam) through the real Trainer. Prints Markdown.
+
+use burn::module::Module;
+use burn::nn::conv::Conv2dConfig;
+use burn::nn::pool::MaxPool2dConfig;
+use burn::nn::LinearConfig;
+use burn::tensor::{Device, Distribution, Tensor};
+use convlab_core::{Backend, Dataset, ModelSpec, TrainConfig, Trainer};
+use std::time::Instant;
+
+fn time_ms(iterations: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up: allocations, kernel selection
+    let start = Instant::now();
+    for _ in 0..iterations {
+        f();
+    }
+    start.elapsed().as_secs_f64() * 1e3 / iterations as f64
+}
+
+/// Forces the lazily evaluated result to exist.
+fn finish<const D: usize>(t: Tensor<D>) {
+    let _ = t.sum().into_data();
+}
+
+fn profile<const D: usize, M: Module>(
+    name: &str,
+    iterations: usize,
+    input: &Tensor<D>,
+    module: &M,
+    forward: impl Fn(&M, Tensor<D>) -> Tensor<4>,
+    rows: &mut Vec<(String, f64, f64)>,
+) {
+    let plain = module.valid();
+    let fwd = time_ms(iterations, || {
+        finish(forward(&plain, input.clone().inner()))
+    });
+    let both = time_ms(iterations, || {
+        let x = input.clone().require_grad();
+        let grads = forward(module, x.clone()).sum().backward();
+        let _ = x.grad(&grads).map(finish);
+    });
+    rows.push((name.to_string(), fwd, (both - fwd).max(0.0)));
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let batch = args.first().copied().unwrap_or(32);
+    let iterations = args.get(1).copied().unwrap_or(20);
+    let device: Device = Backend::cpu().device.autodiff();
+    device.seed(1);
+    let random = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Default, &device);
+    let mut rows = Vec::new();
+
+    let conv1 = Conv2dConfig::new([1, 32], [3, 3]).init(&device);
+    let conv2 = Conv2dConfig::new([32, 32], [3, 3]).init(&device);
+    let pool = MaxPool2dConfig::new([2, 2]).init();
+    let dense1 = LinearConfig::new(800, 128).init(&device);
+    let dense2 = LinearConfig::new(128, 10).init(&device);
+    let as4 = |t: Tensor<2>| t.unsqueeze::<4>();
+
+    profile(
+        "conv2d 1->32, 28x28",
+        iterations,
+        &random([batch, 1, 28, 28]),
+        &conv1,
+        |m, x| m.forward(x),
+        &mut rows,
+    );
+    profile(
+        "relu 32x26x26",
+        iterations,
+        &random([batch, 32, 26, 26]),
+        &conv1,
+        |_, x| burn::tensor::activation::relu(x),
+        &mut rows,
+    );
+    profile(
+        "max_pool2d 32x26x26",
+        iterations,
+        &random([batch, 32, 26, 26]),
+        &conv1,
+        |_, x| pool.forward(x),
+        &mut rows,
+    );
+    profile(
+        "conv2d 32->32, 13x13",
+        iterations,
+        &random([batch, 32, 13, 13]),
+        &conv2,
+        |m, x| m.forward(x),
+        &mut rows,
+    );
+    profile(
+        "max_pool2d 32x11x11",
+        iterations,
+        &random([batch, 32, 11, 11]),
+        &conv2,
+        |_, x| pool.forward(x),
+        &mut rows,
+    );
+    let flat = Tensor::<2>::random([batch, 800], Distribution::Default, &device);
+    profile(
+        "dense 800->128",
+        iterations,
+        &flat,
+        &dense1,
+        |m, x| as4(m.forward(x)),
+        &mut rows,
+    );
+    let hidden = Tensor::<2>::random([batch, 128], Distribution::Default, &device);
+    profile(
+        "dense 128->10",
+        iterations,
+        &hidden,
+        &dense2,
+        |m, x| as4(m.forward(x)),
+        &mut rows,
+    );
+
+    println!(
+        "Lab CNN ops on burn-flex, batch {batch}, mean of {iterations} runs after one warm-up:\n"
+    );
+    println!("| op | forward ms | backward ms |");
+    println!("|---|---|---|");
+    let (mut fwd_sum, mut bwd_sum) = (0.0, 0.0);
+    for (name, fwd, bwd) in &rows {
+        println!("| {name} | {fwd:.2} | {bwd:.2} |");
+        fwd_sum += fwd;
+        bwd_sum += bwd;
+    }
+    println!("| sum of the ops above (relu counted once) | {fwd_sum:.2} | {bwd_sum:.2} |");
+
+    // A whole step through the real trainer, on synthetic pixels of the right shape.
+    let n = batch * (iterations + 1);
+    let data = Dataset {
+        images: (0..n * 784).map(|i| (i * 7 % 256) as u8).collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: batch,
+        report_every: usize::MAX,
+        ..TrainConfig::default()
+    };
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let mut trainer = Trainer::new(&spec, config, &data, Backend::cpu().device).unwrap();
+    let mut step = || convlab_core::block_on(trainer.step(&mut |_| {})).unwrap();
+    step();
+    let start = Instant::now();
+    for _ in 0..iterations - 1 {
+        step();
+    }
+    let step_ms = start.elapsed().as_secs_f64() * 1e3 / (iterations - 1) as f64;
+    println!("| whole training step (Trainer::step: forward, loss, backward, Adam) | {step_ms:.2} total | |");
+    println!(
+        "\n{:.0} samples/s in whole steps",
+        batch as f64 * 1e3 / step_ms
+    );
+}
