@@ -38,6 +38,12 @@ pub async fn feature_maps(
     indices: &[usize],
     device: &Device,
 ) -> Result<Vec<FeatureMaps>, TrainError> {
+    if indices.is_empty() {
+        return Err(TrainError::Config {
+            setting: "images",
+            problem: "choose at least one image".to_string(),
+        });
+    }
     if let Some(&bad) = indices.iter().find(|&&i| i >= data.len()) {
         return Err(TrainError::Config {
             setting: "images",

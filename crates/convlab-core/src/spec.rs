@@ -151,7 +151,7 @@ pub enum SpecError {
     #[error("the last layer must give 10 class scores (Dense with 10 units); it gives {output}")]
     WrongOutput { output: String },
     #[error("the model has {params} parameters; at most {MAX_PARAMS} are allowed")]
-    TooManyParams { params: usize },
+    TooManyParams { params: u64 },
 }
 
 /// One row of the inferred model: what Keras's `model.summary()` shows.
@@ -228,6 +228,7 @@ impl ModelSpec {
         let mut shape = INPUT_SHAPE;
         let mut counts = std::collections::HashMap::new();
         let mut infos = Vec::with_capacity(self.layers.len());
+        let mut total = 0u64;
         for (index, layer) in self.layers.iter().enumerate() {
             let refuse = |problem: String| SpecError::Layer {
                 index,
@@ -235,7 +236,11 @@ impl ModelSpec {
                 input: shape.to_string(),
                 problem,
             };
-            let (output, params) = match (*layer, shape) {
+            // Counted in u64: on wasm32 a wide Dense layer's count can overflow usize.
+            let weights = |dims: &[usize], biases: usize| -> u64 {
+                dims.iter().map(|&d| d as u64).product::<u64>() + biases as u64
+            };
+            let (output, params): (Shape, u64) = match (*layer, shape) {
                 (
                     LayerSpec::Conv2D {
                         filters, kernel, ..
@@ -261,7 +266,10 @@ impl ModelSpec {
                         width: width - kernel + 1,
                         channels: filters,
                     };
-                    (output, kernel * kernel * channels * filters + filters)
+                    (
+                        output,
+                        weights(&[kernel, kernel, channels, filters], filters),
+                    )
                 }
                 (
                     LayerSpec::MaxPool2D { pool },
@@ -296,7 +304,7 @@ impl ModelSpec {
                             "units must be between 1 and {MAX_UNITS}, got {units}"
                         )));
                     }
-                    (Shape::Vector { len: units }, len * units + units)
+                    (Shape::Vector { len: units }, weights(&[len, units], units))
                 }
                 (LayerSpec::Dense { .. }, Shape::Image { .. }) => {
                     return Err(refuse(
@@ -318,11 +326,15 @@ impl ModelSpec {
                 format!("{base}_{seen}")
             };
             *seen += 1;
+            total += params;
+            if total > MAX_PARAMS as u64 {
+                return Err(SpecError::TooManyParams { params: total });
+            }
             infos.push(LayerInfo {
                 name,
                 kind: layer.kind().to_string(),
                 output,
-                params,
+                params: params as usize,
             });
             shape = output;
         }
@@ -330,10 +342,6 @@ impl ModelSpec {
             return Err(SpecError::WrongOutput {
                 output: shape.to_string(),
             });
-        }
-        let params: usize = infos.iter().map(|i| i.params).sum();
-        if params > MAX_PARAMS {
-            return Err(SpecError::TooManyParams { params });
         }
         Ok(infos)
     }

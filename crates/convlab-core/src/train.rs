@@ -413,6 +413,12 @@ pub async fn evaluate(
     data: &Dataset,
     device: &Device,
 ) -> Result<Evaluation, TrainError> {
+    if data.is_empty() {
+        return Err(TrainError::Config {
+            setting: "data",
+            problem: "there are no examples to evaluate".to_string(),
+        });
+    }
     let model = model.valid();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut sums = DeviceSums::zeros(device);
@@ -437,7 +443,7 @@ pub async fn evaluate(
         .into_iter()
         .map(|p| p as u8)
         .collect();
-    let n = data.len().max(1) as f32;
+    let n = data.len() as f32;
     Ok(Evaluation {
         loss: loss_sum / n,
         accuracy: correct / n,

@@ -342,6 +342,17 @@ fn feature_maps_of_the_lab_shoes() {
     // Different shoes give different maps.
     assert_ne!(maps[0].channel(0, 1), maps[0].channel(1, 1));
 
+    let none = convlab_core::block_on(convlab_core::feature_maps(&model, &test, &[], &device));
+    assert_eq!(
+        none.unwrap_err().to_string(),
+        "invalid setting images: choose at least one image"
+    );
+    let empty = test.take(0);
+    let err = convlab_core::block_on(convlab_core::evaluate(&model, &empty, &device)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid setting data: there are no examples to evaluate"
+    );
     let err = convlab_core::block_on(convlab_core::feature_maps(&model, &test, &[5000], &device))
         .unwrap_err();
     assert_eq!(

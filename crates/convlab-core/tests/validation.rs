@@ -80,6 +80,15 @@ fn zero_and_absurd_sizes_are_refused() {
         layers: vec![conv(1024, 1), LayerSpec::Flatten, dense(8192), dense(10)],
     };
     assert!(matches!(spec.infer(), Err(SpecError::TooManyParams { .. })));
+    // The widest allowed Dense on the widest allowed image: billions of weights, counted
+    // without overflow (usize is 32 bits in wasm32).
+    let spec = ModelSpec {
+        layers: vec![conv(1024, 1), LayerSpec::Flatten, dense(8192), dense(10)],
+    };
+    assert_eq!(
+        spec.infer().unwrap_err().to_string(),
+        "the model has 6576678912 parameters; at most 50000000 are allowed"
+    );
 }
 
 #[test]
