@@ -205,7 +205,7 @@ fn run(args: Args) -> Result<()> {
             if let Some(n) = test_limit {
                 test = test.take(n);
             }
-            train_and_report(&spec, config, &train, &test, backend, json)
+            train_and_report(&spec, config, train, &test, backend, json)
         }
     }
 }
@@ -217,7 +217,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 fn train_and_report(
     spec: &ModelSpec,
     config: TrainConfig,
-    train: &Dataset,
+    train: Dataset,
     test: &Dataset,
     backend: BackendKind,
     json: bool,

@@ -152,7 +152,7 @@ fn main() {
         ..TrainConfig::default()
     };
     let spec = ModelSpec::preset("cnn").unwrap();
-    let mut trainer = Trainer::new(&spec, config, &data, Backend::cpu().device).unwrap();
+    let mut trainer = Trainer::new(&spec, config, data, Backend::cpu().device).unwrap();
     let mut step = || convlab_core::block_on(trainer.step(&mut |_| {})).unwrap();
     step();
     let start = Instant::now();

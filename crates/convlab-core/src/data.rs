@@ -243,14 +243,15 @@ impl Dataset {
 
     /// Splits off the last `fraction` of the examples for validation, as Keras's
     /// `validation_split` does (before any shuffling).
-    pub fn split_validation(&self, fraction: f32) -> (Dataset, Dataset) {
+    /// Consumes the dataset so that the training part is not copied.
+    pub fn split_validation(mut self, fraction: f32) -> (Dataset, Dataset) {
         let val = ((self.len() as f64) * fraction.clamp(0.0, 1.0) as f64).floor() as usize;
         let train = self.len() - val;
         let tail = Dataset {
-            images: self.images[train * IMAGE_PIXELS..].to_vec(),
-            labels: self.labels[train..].to_vec(),
+            images: self.images.split_off(train * IMAGE_PIXELS),
+            labels: self.labels.split_off(train),
         };
-        (self.take(train), tail)
+        (self, tail)
     }
 
     /// Pixels of the given examples scaled to [0, 1], as the lab's `/ 255.0`.

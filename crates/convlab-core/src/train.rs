@@ -494,7 +494,7 @@ impl Trainer {
     pub fn new(
         spec: &ModelSpec,
         config: TrainConfig,
-        data: &Dataset,
+        data: Dataset,
         device: Device,
     ) -> Result<Trainer, TrainError> {
         config.validate(data.len())?;

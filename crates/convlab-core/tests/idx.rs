@@ -127,7 +127,7 @@ fn missing_file_names_the_path() {
 #[test]
 fn validation_split_takes_the_last_examples() {
     let data = common::fixture_train();
-    let (train, val) = data.split_validation(0.2);
+    let (train, val) = data.clone().split_validation(0.2);
     assert_eq!((train.len(), val.len()), (2400, 600));
     assert_eq!(val.labels[..], data.labels[2400..]);
     assert_eq!(train.labels[..], data.labels[..2400]);

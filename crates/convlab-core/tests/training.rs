@@ -10,7 +10,7 @@ use convlab_core::{
 fn train(preset: &str, config: TrainConfig, n: usize) -> (Vec<TrainEvent>, Trainer) {
     let data = common::fixture_train().take(n);
     let spec = ModelSpec::preset(preset).unwrap();
-    let mut trainer = Trainer::new(&spec, config, &data, Backend::cpu().device).unwrap();
+    let mut trainer = Trainer::new(&spec, config, data, Backend::cpu().device).unwrap();
     let mut events = Vec::new();
     let test = common::fixture_test();
     convlab_core::block_on(run(&mut trainer, Some(&test), &mut |e| events.push(e))).unwrap();
@@ -243,7 +243,7 @@ fn stop_request_is_honoured_before_the_next_batch() {
         report_every: 1,
         ..TrainConfig::default()
     };
-    let mut trainer = Trainer::new(&spec, config, &data, Backend::cpu().device).unwrap();
+    let mut trainer = Trainer::new(&spec, config, data, Backend::cpu().device).unwrap();
     let stop = trainer.stop_handle();
     let mut events = Vec::new();
     for _ in 0..3 {
@@ -260,11 +260,15 @@ fn stop_request_is_honoured_before_the_next_batch() {
 fn bad_settings_are_refused_by_name() {
     let data = common::fixture_train().take(100);
     let spec = ModelSpec::preset("dnn").unwrap();
-    let refuse =
-        |config: TrainConfig| match Trainer::new(&spec, config, &data, Backend::cpu().device) {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("accepted a bad setting"),
-        };
+    let refuse = |config: TrainConfig| match Trainer::new(
+        &spec,
+        config,
+        data.clone(),
+        Backend::cpu().device,
+    ) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("accepted a bad setting"),
+    };
     let msg = refuse(TrainConfig {
         batch_size: 0,
         ..TrainConfig::default()
@@ -297,7 +301,7 @@ fn bad_settings_are_refused_by_name() {
     let err = Trainer::new(
         &bad_spec,
         TrainConfig::default(),
-        &data,
+        data,
         Backend::cpu().device,
     );
     assert!(matches!(err, Err(TrainError::Spec(_))));

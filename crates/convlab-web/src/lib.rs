@@ -60,7 +60,7 @@ pub async fn create_trainer(
     let data = Dataset::from_idx("training images", &images, "training labels", &labels)
         .map_err(js_error)?;
     let backend = choose_backend(prefer_webgpu).await;
-    let trainer = Trainer::new(&spec, config, &data, backend.device).map_err(js_error)?;
+    let trainer = Trainer::new(&spec, config, data, backend.device).map_err(js_error)?;
     Ok(WebTrainer {
         stop: trainer.stop_handle(),
         slot: Rc::new(RefCell::new(Some(trainer))),

@@ -74,7 +74,7 @@ async fn cnn_training_steps_lower_the_loss() {
         ..TrainConfig::default()
     };
     let spec = ModelSpec::preset("cnn").unwrap();
-    let mut trainer = Trainer::new(&spec, config, &data, backend.device.clone()).unwrap();
+    let mut trainer = Trainer::new(&spec, config, data.clone(), backend.device.clone()).unwrap();
     let before = evaluate(trainer.model(), &data, trainer.device())
         .await
         .unwrap();
