@@ -377,9 +377,9 @@ impl DeviceSums {
         }
     }
 
-    fn add(&mut self, logits: Tensor<2>, labels: Tensor<1, Int>, mean_loss: Tensor<1>) {
-        let [n, _] = logits.dims();
-        let predicted = logits.argmax(1).reshape([n]);
+    /// Adds a batch: its predicted classes, true labels and mean loss.
+    fn add(&mut self, predicted: Tensor<1, Int>, labels: Tensor<1, Int>, mean_loss: Tensor<1>) {
+        let [n] = labels.dims();
         let correct = predicted.equal(labels).float().sum();
         self.loss = self.loss.clone() + mean_loss.mul_scalar(n as f32);
         self.correct = self.correct.clone() + correct;
@@ -428,8 +428,9 @@ pub async fn evaluate(
         let (images, labels) = batch_tensors(data, chunk, device);
         let logits = model.forward(images);
         let loss = loss_fn.forward(logits.clone(), labels.clone());
-        predictions.push(logits.clone().argmax(1).reshape([chunk.len()]));
-        sums.add(logits, labels, loss);
+        let predicted: Tensor<1, Int> = logits.argmax(1).reshape([chunk.len()]);
+        sums.add(predicted.clone(), labels, loss);
+        predictions.push(predicted);
     }
     let (loss_sum, correct) = sums.read().await?;
     let predicted = Tensor::cat(predictions, 0)
@@ -621,7 +622,8 @@ impl Trainer {
         let loss = self.loss_fn.forward(logits.clone(), labels.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         self.model = Some(self.optimizer.step(self.config.learning_rate, model, grads));
-        self.sums.add(logits.inner(), labels.inner(), loss.inner());
+        let predicted = logits.inner().argmax(1).reshape([end - start]);
+        self.sums.add(predicted, labels.inner(), loss.inner());
 
         self.batch += 1;
         self.samples_in_epoch += end - start;
