@@ -11,6 +11,9 @@ SUDO=""
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# Node runs the end-to-end tests (tests/e2e, playwright-core driving Debian's Chromium).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ! -f "$DATA_DIR/train-images-idx3-ubyte.gz" ] && [ "$DATA_DIR" = /usr/share/datasets/fashion-mnist ]; then
   missing+=(dataset-fashion-mnist)
 fi
@@ -32,5 +35,15 @@ install() { cargo install --locked "$1" --version "$2" || cargo install "$1" --v
 # Built from crates.io: their own installers would download prebuilt binaries.
 installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION" || install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 installed wasm-pack "$WASM_PACK_VERSION" || install wasm-pack "$WASM_PACK_VERSION"
+# Trunk builds the page (0.22 needs a newer rustc than 1.95); wasm-opt is binaryen 116, which
+# Trunk.toml names (Debian's binaryen 108 breaks rustc 1.95's output).
+installed trunk "$TRUNK_VERSION" || install trunk "$TRUNK_VERSION"
+installed wasm-opt "$WASM_OPT_VERSION" || install wasm-opt "$WASM_OPT_VERSION"
 
 scripts/fetch-data.sh
+# The page's default dataset folder (www/data, copied into dist/data by Trunk) points at the
+# checked files.
+mkdir -p www/data
+for file in "$(realpath "$DATA_DIR")"/*-ubyte.gz; do
+  ln -sf "$file" www/data/
+done

@@ -33,6 +33,16 @@ for backend in wgpu cpu; do
   WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/crates/convlab-web/$flags" \
     wasm-pack test --headless --chrome --release crates/convlab-web 2>&1 | tee -a "$LOG"
 done
-# One closing line for all runners (the last runner's own line may be an empty test binary's).
-grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$LOG" |
-  awk '{p += $4; f += $6} END {printf "\nconvlab: %d passed, %d failed\n", p, f}'
+
+step "the page: trunk build --release (www/ -> dist/)"
+trunk build --release
+
+step "end-to-end tests: the page in headless Chromium (tests/e2e)"
+(cd tests/e2e && npm ci --no-audit --no-fund --silent && node --test --test-concurrency=1) 2>&1 | tee -a "$LOG"
+
+# One closing line for all runners (the last runner's own line may be an empty test binary's):
+# cargo's "test result: ok. N passed; N failed" and node's TAP "# pass N" / "# fail N".
+{
+  grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$LOG" | awk '{print $4, $6}'
+  paste <(grep -oE '^# pass [0-9]+' "$LOG" | awk '{print $3}') <(grep -oE '^# fail [0-9]+' "$LOG" | awk '{print $3}')
+} | awk '{p += $1; f += $2} END {printf "\nconvlab: %d passed, %d failed\n", p, f}'

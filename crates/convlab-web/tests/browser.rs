@@ -4,10 +4,14 @@
 //! WebGPU run that silently fell back to the CPU fails.
 #![cfg(target_family = "wasm")]
 
-use convlab_core::{evaluate, Dataset, ModelSpec, TrainConfig, TrainEvent, Trainer};
-use convlab_web::{choose_backend, create_trainer, webgpu_adapter_available, WebTrainer};
+use convlab_core::{
+    evaluate, Dataset, ModelSpec, StopReason, TrainConfig, TrainEvent, Trainer,
+    LOSS_THRESHOLD_MESSAGE,
+};
+use convlab_web::protocol::{FromWorker, ToWorker};
+use convlab_web::worker::{Session, StopSlot};
+use convlab_web::{choose_backend, webgpu_adapter_available};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -16,6 +20,10 @@ const TRAIN_IMAGES: &[u8] =
     include_bytes!("../../../tests/fixtures/fashion-mnist/train-images-idx3-ubyte.gz");
 const TRAIN_LABELS: &[u8] =
     include_bytes!("../../../tests/fixtures/fashion-mnist/train-labels-idx1-ubyte.gz");
+const TEST_IMAGES: &[u8] =
+    include_bytes!("../../../tests/fixtures/fashion-mnist/t10k-images-idx3-ubyte.gz");
+const TEST_LABELS: &[u8] =
+    include_bytes!("../../../tests/fixtures/fashion-mnist/t10k-labels-idx1-ubyte.gz");
 
 fn expected_backend() -> &'static str {
     option_env!("CONVLAB_EXPECT_BACKEND").unwrap_or("any")
@@ -108,80 +116,210 @@ async fn cnn_training_steps_lower_the_loss() {
     assert!(matches!(events.last(), Some(TrainEvent::Epoch(m)) if m.samples == 96));
 }
 
-/// The JavaScript API: events arrive as plain objects, Stop ends training before a batch.
+/// Messages cross postMessage as structured clones built by serde-wasm-bindgen: a request
+/// and a reply survive the trip through a JS value.
 #[wasm_bindgen_test]
-async fn js_api_emits_events_and_stops() {
-    let events = js_sys::Array::new();
-    let sink = events.clone();
-    let on_event = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-        sink.push(&e);
+fn messages_round_trip_through_js_values() {
+    let request = ToWorker::Train {
+        spec: ModelSpec::preset("cnn").unwrap(),
+        config: TrainConfig {
+            stop_at_loss: Some(0.4),
+            ..TrainConfig::default()
+        },
+        train_limit: Some(500),
+        prefer_webgpu: true,
+    };
+    let value = request.to_js().unwrap();
+    let kind = js_sys::Reflect::get(&value, &"request".into()).unwrap();
+    assert_eq!(kind.as_string().as_deref(), Some("train"));
+    assert_eq!(ToWorker::from_js(value).unwrap(), request);
+
+    let reply = FromWorker::Training(TrainEvent::Batch {
+        epoch: 1,
+        batch: 3,
+        batches: 10,
+        samples_seen: 96,
+        loss: 0.5,
+        accuracy: 0.75,
+        samples_per_second: 1234.5,
     });
-    let subset = fixture().take(64);
-    let (images, labels) = (subset.images_idx(), subset.labels_idx());
-    let trainer = create_trainer(
-        r#"{"layers":[{"type":"Flatten"},{"type":"Dense","units":32,"activation":"relu"},{"type":"Dense","units":10,"activation":"softmax"}]}"#.into(),
-        r#"{"epochs":3,"batch_size":16,"report_every":1}"#.into(),
-        images.clone(),
-        labels.clone(),
-        true,
-        on_event.as_ref().unchecked_ref::<js_sys::Function>().clone(),
-    )
-    .await
-    .unwrap();
-    assert!(step(&trainer).await);
-    assert!(step(&trainer).await);
-    trainer.stop();
-    assert!(!step(&trainer).await);
-    let kinds: Vec<String> = events
-        .iter()
-        .map(|e| {
-            js_sys::Reflect::get(&e, &"event".into())
-                .unwrap()
-                .as_string()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(kinds, ["started", "batch", "batch", "stopped"]);
-    let batch = events.get(2);
-    let seen = js_sys::Reflect::get(&batch, &"samples_seen".into()).unwrap();
-    assert_eq!(seen.as_f64(), Some(32.0));
-    let loss = js_sys::Reflect::get(&batch, &"loss".into())
-        .unwrap()
-        .as_f64()
-        .unwrap();
-    assert!(loss.is_finite() && loss > 0.0);
+    assert_eq!(FromWorker::from_js(reply.to_js().unwrap()).unwrap(), reply);
 
-    let evaluation = JsFuture::from(trainer.evaluate(images.clone(), labels.clone()))
-        .await
-        .unwrap();
-    let accuracy = js_sys::Reflect::get(&evaluation, &"accuracy".into()).unwrap();
-    assert!((0.0..=1.0).contains(&accuracy.as_f64().unwrap()));
-
-    // Bad input is an exception with a message, not a panic.
-    let err = create_trainer(
-        r#"{"layers":[{"type":"Dense","units":10}]}"#.into(),
-        "{}".into(),
-        images,
-        labels,
-        false,
-        js_sys::Function::new_no_args(""),
-    )
-    .await
-    .err()
-    .expect("a Dense layer straight on the image is refused");
-    let message = js_sys::Reflect::get(&err, &"message".into())
-        .unwrap()
-        .as_string()
-        .unwrap();
-    assert!(message.contains("layer 0 (Dense)"), "{message}");
+    let err = ToWorker::from_js(JsValue::from_str("train")).unwrap_err();
+    assert!(err.starts_with("not a convlab request"), "{err}");
 }
 
-async fn step(trainer: &WebTrainer) -> bool {
-    JsFuture::from(trainer.step())
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap()
+/// The worker's logic without its transport: train on a subset with the lab callback, stop
+/// through the stop slot, evaluate on the test set and draw feature maps of the trained model.
+#[wasm_bindgen_test]
+async fn worker_session_trains_stops_and_shows_feature_maps() {
+    let stop = StopSlot::default();
+    let mut session = Session::new(stop.clone());
+    let test = Dataset::from_idx("test images", TEST_IMAGES, "test labels", TEST_LABELS).unwrap();
+    let ready = session.set_data(fixture(), test);
+    assert!(
+        matches!(ready, FromWorker::DataReady { train: 3000, test: 1000, ref samples, .. } if samples.len() == 100 * 784)
+    );
+
+    let spec = ModelSpec::preset("cnn-16").unwrap();
+    let mut replies = Vec::new();
+    // A threshold every first epoch beats: the lab's callback ends training after epoch 1.
+    let train = ToWorker::Train {
+        spec: spec.clone(),
+        config: TrainConfig {
+            epochs: 3,
+            batch_size: 32,
+            stop_at_loss: Some(5.0),
+            report_every: 1,
+            ..TrainConfig::default()
+        },
+        train_limit: Some(64),
+        prefer_webgpu: true,
+    };
+    session.handle(train, &mut |r| replies.push(r)).await;
+    let stopped = replies.iter().find_map(|r| match r {
+        FromWorker::Training(TrainEvent::Stopped { epoch, message, .. }) => {
+            Some((*epoch, message.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        stopped,
+        Some((1, LOSS_THRESHOLD_MESSAGE.to_string())),
+        "{replies:?}"
+    );
+    let Some(FromWorker::Tested(result)) = replies.last() else {
+        panic!("training ends with the test result: {replies:?}");
+    };
+    assert_eq!(result.confusion.iter().flatten().sum::<usize>(), 1000);
+    assert!((0.0..=1.0).contains(&result.accuracy));
+    assert!(
+        matches!(&replies[0], FromWorker::Backend { description, .. } if !description.is_empty())
+    );
+
+    let mut replies = Vec::new();
+    let maps = ToWorker::FeatureMaps {
+        spec: spec.clone(),
+        images: vec![0, 23, 28],
+        seed: 42,
+    };
+    session.handle(maps, &mut |r| replies.push(r)).await;
+    let [FromWorker::FeatureMaps {
+        maps,
+        labels,
+        trained,
+        ..
+    }] = &replies[..]
+    else {
+        panic!("{replies:?}");
+    };
+    assert!(trained, "the maps are of the model just trained");
+    assert_eq!(
+        labels,
+        &[9, 9, 9],
+        "test images 0, 23 and 28 are ankle boots"
+    );
+    let shapes: Vec<_> = maps
+        .iter()
+        .map(|m| (m.name.as_str(), m.height, m.channels))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("conv2d", 26, 16),
+            ("max_pooling2d", 13, 16),
+            ("conv2d_1", 11, 16),
+            ("max_pooling2d_1", 5, 16)
+        ]
+    );
+
+    // Stop between batches: the request lands through the slot while training runs.
+    let mut replies = Vec::new();
+    let long = ToWorker::Train {
+        spec: ModelSpec::preset("dnn").unwrap(),
+        config: TrainConfig {
+            epochs: 50,
+            batch_size: 16,
+            report_every: 1,
+            ..TrainConfig::default()
+        },
+        train_limit: Some(256),
+        prefer_webgpu: false,
+    };
+    let stopper = stop.clone();
+    let mut batches = 0;
+    session
+        .handle(long, &mut |r| {
+            if matches!(r, FromWorker::Training(TrainEvent::Batch { .. })) {
+                batches += 1;
+                if batches == 3 {
+                    stopper.request_stop();
+                }
+            }
+            replies.push(r)
+        })
+        .await;
+    assert_eq!(batches, 3, "no batch runs after the stop request");
+    assert!(replies.iter().any(|r| matches!(
+        r,
+        FromWorker::Training(TrainEvent::Stopped {
+            reason: StopReason::Requested,
+            ..
+        })
+    )));
+    assert!(matches!(replies.last(), Some(FromWorker::Tested(_))));
+}
+
+/// Requests that cannot be served say why instead of failing silently.
+#[wasm_bindgen_test]
+async fn worker_session_refuses_bad_requests() {
+    let mut session = Session::new(StopSlot::default());
+    let mut replies = Vec::new();
+    let train = ToWorker::Train {
+        spec: ModelSpec::preset("cnn").unwrap(),
+        config: TrainConfig::default(),
+        train_limit: None,
+        prefer_webgpu: false,
+    };
+    session
+        .handle(train.clone(), &mut |r| replies.push(r))
+        .await;
+    assert!(
+        matches!(&replies[..], [FromWorker::Failed { request, message }] if request == "train" && message.contains("not loaded")),
+        "{replies:?}"
+    );
+
+    let test = fixture().take(10);
+    session.set_data(fixture().take(100), test);
+    let bad_model = ModelSpec::from_json(r#"{"layers":[{"type":"Dense","units":10}]}"#).unwrap();
+    let mut replies = Vec::new();
+    let maps = ToWorker::FeatureMaps {
+        spec: ModelSpec::preset("cnn").unwrap(),
+        images: vec![10],
+        seed: 1,
+    };
+    session.handle(maps, &mut |r| replies.push(r)).await;
+    let train = ToWorker::Train {
+        spec: bad_model,
+        config: TrainConfig::default(),
+        train_limit: None,
+        prefer_webgpu: false,
+    };
+    session.handle(train, &mut |r| replies.push(r)).await;
+    let messages: Vec<&str> = replies
+        .iter()
+        .filter_map(|r| match r {
+            FromWorker::Failed { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 2, "{replies:?}");
+    assert!(
+        messages[0].contains("image 10 is out of range"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[1].contains("layer 0 (Dense)"), "{}", messages[1]);
 }
 
 fn web_sys_log(message: &str) {

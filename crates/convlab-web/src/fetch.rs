@@ -1,0 +1,162 @@
+//! Downloads with progress, kept in the browser's Cache Storage so that a reload does not
+//! fetch the 30 MB dataset again. Works in a window and in a worker.
+
+use js_sys::{Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Cache, CacheStorage, ReadableStreamDefaultReader, Response, Window, WorkerGlobalScope,
+};
+
+/// The Cache Storage bucket for the dataset; bump the suffix if the stored form changes.
+pub const DATA_CACHE: &str = "convlab-data-v1";
+
+/// Progress reports are sent at most this often (bytes), so a fast local server does not
+/// flood the page with messages.
+const PROGRESS_STEP: u64 = 512 * 1024;
+
+fn describe(e: JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn global_fetch(url: &str) -> Promise {
+    let global = js_sys::global();
+    match global.dyn_ref::<Window>() {
+        Some(window) => window.fetch_with_str(url),
+        None => global
+            .unchecked_ref::<WorkerGlobalScope>()
+            .fetch_with_str(url),
+    }
+}
+
+/// The browser's Cache Storage, or `None` where the page may not use it (e.g. `file://`).
+fn cache_storage() -> Option<CacheStorage> {
+    let global = js_sys::global();
+    match global.dyn_ref::<Window>() {
+        Some(window) => window.caches().ok(),
+        None => global.unchecked_ref::<WorkerGlobalScope>().caches().ok(),
+    }
+}
+
+async fn open_cache() -> Option<Cache> {
+    let storage = cache_storage()?;
+    let cache = JsFuture::from(storage.open(DATA_CACHE)).await.ok()?;
+    cache.dyn_into::<Cache>().ok()
+}
+
+/// A downloaded file and whether it came from the cache.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub cached: bool,
+}
+
+/// The bytes at `url`: from the cache when present, else from the network (reporting
+/// `(loaded, total)` as chunks arrive) and then stored in the cache.
+pub async fn fetch_cached(
+    url: &str,
+    on_progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Fetched, String> {
+    let cache = open_cache().await;
+    if let Some(cache) = &cache {
+        let hit = JsFuture::from(cache.match_with_str(url))
+            .await
+            .ok()
+            .and_then(|r| r.dyn_into::<Response>().ok());
+        if let Some(response) = hit {
+            let bytes = read_all(&response, on_progress).await?;
+            return Ok(Fetched {
+                bytes,
+                cached: true,
+            });
+        }
+    }
+    let response = JsFuture::from(global_fetch(url))
+        .await
+        .map_err(|e| format!("could not fetch {url}: {}", describe(e)))?
+        .dyn_into::<Response>()
+        .map_err(|_| format!("could not fetch {url}: not a response"))?;
+    if !response.ok() {
+        return Err(format!(
+            "could not fetch {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let bytes = read_all(&response, on_progress).await?;
+    Ok(Fetched {
+        bytes,
+        cached: false,
+    })
+}
+
+/// Stores `bytes` as the response for `url` (after they decoded, so a bad file is not kept).
+pub async fn store(url: &str, bytes: &[u8]) {
+    let Some(cache) = open_cache().await else {
+        return;
+    };
+    let body = Uint8Array::from(bytes);
+    if let Ok(response) = Response::new_with_opt_buffer_source(Some(&body)) {
+        // A full quota only costs the next reload a download; nothing to tell the user.
+        let _ = JsFuture::from(cache.put_with_str(url, &response)).await;
+    }
+}
+
+/// Drops `url` from the cache (a cached file that no longer decodes).
+pub async fn forget(url: &str) {
+    if let Some(cache) = open_cache().await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
+}
+
+/// Reads a response body chunk by chunk, reporting progress.
+async fn read_all(
+    response: &Response,
+    on_progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
+    let url = response.url();
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(body) = response.body() else {
+        on_progress(0, total);
+        return Ok(Vec::new());
+    };
+    let reader = body
+        .get_reader()
+        .dyn_into::<ReadableStreamDefaultReader>()
+        .map_err(|_| format!("{url}: the body cannot be read"))?;
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    let mut reported = 0u64;
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{url}: the download broke off: {}", describe(e)))?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(describe)?;
+        let array = value
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| format!("{url}: the body is not bytes"))?;
+        let start = bytes.len();
+        bytes.resize(start + array.length() as usize, 0);
+        array.copy_to(&mut bytes[start..]);
+        let loaded = bytes.len() as u64;
+        if loaded - reported >= PROGRESS_STEP {
+            reported = loaded;
+            on_progress(loaded, total);
+        }
+    }
+    on_progress(bytes.len() as u64, total);
+    Ok(bytes)
+}

@@ -1,0 +1,177 @@
+//! The one typed message enum pair between the page and its training worker. Both sides are
+//! this crate, so a message is built and matched as a Rust value and crosses `postMessage`
+//! through serde-wasm-bindgen (structured clone), never as hand-written JSON.
+
+use convlab_core::{FeatureMaps, ModelSpec, TrainConfig, TrainEvent};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+/// What the page asks of the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Fetch (or take from the browser's cache) and decode the four Fashion-MNIST files found
+    /// at `base_url` (a folder URL, relative to the page or absolute).
+    LoadData { base_url: String },
+    /// Train a fresh model; events stream back as [`FromWorker::Training`].
+    Train {
+        spec: ModelSpec,
+        config: TrainConfig,
+        /// Train on the first this-many training images only (for quick experiments).
+        train_limit: Option<usize>,
+        prefer_webgpu: bool,
+    },
+    /// Stop the running training before its next batch.
+    Stop,
+    /// The conv and pool layers' outputs for these test images: of the last trained model if
+    /// it has this architecture, otherwise of a fresh, untrained one (seeded with `seed`).
+    FeatureMaps {
+        spec: ModelSpec,
+        images: Vec<usize>,
+        seed: u64,
+    },
+}
+
+/// One of the four dataset files while it downloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileProgress {
+    pub file: String,
+    pub loaded: u64,
+    /// From Content-Length, when the server sends it.
+    pub total: Option<u64>,
+    /// Served from the browser's cache, not the network.
+    pub cached: bool,
+}
+
+/// Test-set results after training: what the page's confusion matrix needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub loss: f32,
+    pub accuracy: f32,
+    /// `confusion[true class][predicted class]`.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+impl TestResult {
+    /// Accuracy of each true class (`None` for a class with no examples).
+    pub fn per_class_accuracy(&self) -> Vec<Option<f32>> {
+        self.confusion
+            .iter()
+            .enumerate()
+            .map(|(class, row)| {
+                let total: usize = row.iter().sum();
+                (total > 0).then(|| row[class] as f32 / total as f32)
+            })
+            .collect()
+    }
+}
+
+/// What the worker tells the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker has started and waits for requests.
+    Ready,
+    DataProgress(FileProgress),
+    /// The dataset is decoded and held in the worker. Carries the first test images and labels
+    /// for the page's thumbnails.
+    DataReady {
+        train: usize,
+        test: usize,
+        /// `samples.len() / 784` test images, row-major bytes.
+        samples: Vec<u8>,
+        sample_labels: Vec<u8>,
+    },
+    DataFailed {
+        message: String,
+    },
+    /// Which backend trains, in words ("WebGPU (google swiftshader)", "CPU (burn-flex) ...").
+    Backend {
+        kind: String,
+        description: String,
+    },
+    Training(TrainEvent),
+    /// Training is over and the model was evaluated on the whole test set.
+    Tested(TestResult),
+    FeatureMaps {
+        maps: Vec<FeatureMaps>,
+        /// The images' indices in the test set and their labels.
+        images: Vec<usize>,
+        labels: Vec<u8>,
+        trained: bool,
+    },
+    /// A request failed; `request` names it ("train", "feature_maps", ...).
+    Failed {
+        request: String,
+        message: String,
+    },
+}
+
+/// How many test images the page shows as thumbnails (the lab prints the first 100 labels).
+pub const SAMPLE_COUNT: usize = 100;
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| e.to_string())
+}
+
+fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+impl ToWorker {
+    pub fn to_js(&self) -> Result<JsValue, String> {
+        to_js(self)
+    }
+
+    pub fn from_js(value: JsValue) -> Result<Self, String> {
+        from_js(value).map_err(|e| format!("not a convlab request: {e}"))
+    }
+}
+
+impl FromWorker {
+    pub fn to_js(&self) -> Result<JsValue, String> {
+        to_js(self)
+    }
+
+    pub fn from_js(value: JsValue) -> Result<Self, String> {
+        from_js(value).map_err(|e| format!("not a convlab worker message: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_class_accuracy_reads_the_diagonal() {
+        let mut confusion = vec![vec![0; 10]; 10];
+        confusion[0][0] = 3;
+        confusion[0][6] = 1;
+        confusion[1][1] = 2;
+        let result = TestResult {
+            loss: 0.5,
+            accuracy: 0.8,
+            confusion,
+        };
+        let per_class = result.per_class_accuracy();
+        assert_eq!(per_class[0], Some(0.75));
+        assert_eq!(per_class[1], Some(1.0));
+        assert_eq!(per_class[2], None);
+    }
+
+    #[test]
+    fn requests_are_tagged_json() {
+        let json = serde_json::to_string(&ToWorker::Stop).unwrap();
+        assert_eq!(json, r#"{"request":"stop"}"#);
+        let back: ToWorker =
+            serde_json::from_str(r#"{"request":"load_data","base_url":"data/"}"#).unwrap();
+        assert_eq!(
+            back,
+            ToWorker::LoadData {
+                base_url: "data/".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! The layer editor: edits a [`ModelSpec`] the way the lab's cells do (add or remove conv
+//! blocks, change filters, units, activations) and renders it as form rows. The edits are
+//! plain functions on the spec, so they are tested natively.
+
+use super::dom::escape;
+use convlab_core::{Activation, LayerSpec, ModelSpec, SpecError};
+
+/// What the "+" buttons add (`data-add` in index.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addition {
+    /// Conv2D(32, 3x3, relu) followed by MaxPooling2D(2): one of the lab's conv blocks.
+    Block,
+    Conv,
+    Pool,
+    Dense,
+}
+
+impl Addition {
+    pub fn parse(name: &str) -> Option<Addition> {
+        match name {
+            "block" => Some(Addition::Block),
+            "conv" => Some(Addition::Conv),
+            "pool" => Some(Addition::Pool),
+            "dense" => Some(Addition::Dense),
+            _ => None,
+        }
+    }
+}
+
+fn conv() -> LayerSpec {
+    LayerSpec::Conv2D {
+        filters: 32,
+        kernel: 3,
+        activation: Activation::Relu,
+    }
+}
+
+/// Adds layers where they make sense: conv and pool layers before the Flatten (after the
+/// last image layer), Dense layers before the output layer.
+pub fn add(spec: &mut ModelSpec, addition: Addition) {
+    let layers = &mut spec.layers;
+    let image_end = layers
+        .iter()
+        .position(|l| matches!(l, LayerSpec::Flatten | LayerSpec::Dense { .. }))
+        .unwrap_or(layers.len());
+    let new: Vec<LayerSpec> = match addition {
+        Addition::Block => vec![conv(), LayerSpec::MaxPool2D { pool: 2 }],
+        Addition::Conv => vec![conv()],
+        Addition::Pool => vec![LayerSpec::MaxPool2D { pool: 2 }],
+        Addition::Dense => {
+            let at = layers.len().saturating_sub(1).max(image_end);
+            layers.insert(
+                at,
+                LayerSpec::Dense {
+                    units: 128,
+                    activation: Activation::Relu,
+                },
+            );
+            return;
+        }
+    };
+    layers.splice(image_end..image_end, new);
+}
+
+pub fn remove(spec: &mut ModelSpec, index: usize) {
+    if index < spec.layers.len() {
+        spec.layers.remove(index);
+    }
+}
+
+/// Swaps layer `index` with its neighbour above (`up`) or below.
+pub fn move_layer(spec: &mut ModelSpec, index: usize, up: bool) {
+    let other = if up {
+        index.checked_sub(1)
+    } else {
+        Some(index + 1)
+    };
+    if let Some(other) = other.filter(|&o| o < spec.layers.len() && index < spec.layers.len()) {
+        spec.layers.swap(index, other);
+    }
+}
+
+/// Sets one field of layer `index` from the text of its input; the error names the layer.
+pub fn set_field(
+    spec: &mut ModelSpec,
+    index: usize,
+    field: &str,
+    value: &str,
+) -> Result<(), String> {
+    let Some(layer) = spec.layers.get_mut(index) else {
+        return Err(format!("there is no layer {index}"));
+    };
+    let kind = layer.kind();
+    let whole = |value: &str| -> Result<usize, String> {
+        value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                format!("layer {index} ({kind}): {field} must be a whole number of at least 1, got '{value}'")
+            })
+    };
+    match (layer, field) {
+        (LayerSpec::Conv2D { filters, .. }, "filters") => *filters = whole(value)?,
+        (LayerSpec::Conv2D { kernel, .. }, "kernel") => *kernel = whole(value)?,
+        (LayerSpec::MaxPool2D { pool }, "pool") => *pool = whole(value)?,
+        (LayerSpec::Dense { units, .. }, "units") => *units = whole(value)?,
+        (
+            LayerSpec::Conv2D { activation, .. } | LayerSpec::Dense { activation, .. },
+            "activation",
+        ) => *activation = parse_activation(value)?,
+        _ => return Err(format!("layer {index} ({kind}) has no setting '{field}'")),
+    }
+    Ok(())
+}
+
+fn parse_activation(value: &str) -> Result<Activation, String> {
+    match value {
+        "relu" => Ok(Activation::Relu),
+        "softmax" => Ok(Activation::Softmax),
+        "linear" | "none" => Ok(Activation::None),
+        other => Err(format!("unknown activation '{other}'")),
+    }
+}
+
+/// The layer a spec error is about, to highlight its row.
+pub fn error_layer(error: &SpecError) -> Option<usize> {
+    match error {
+        SpecError::Layer { index, .. } => Some(*index),
+        _ => None,
+    }
+}
+
+/// A short name of the architecture for the run history: `C32-P2-C32-P2-F-D128-D10`.
+pub fn short_name(spec: &ModelSpec) -> String {
+    spec.layers
+        .iter()
+        .map(|l| match l {
+            LayerSpec::Conv2D {
+                filters, kernel, ..
+            } if *kernel == 3 => format!("C{filters}"),
+            LayerSpec::Conv2D {
+                filters, kernel, ..
+            } => format!("C{filters}k{kernel}"),
+            LayerSpec::MaxPool2D { pool } => format!("P{pool}"),
+            LayerSpec::Flatten => "F".to_string(),
+            LayerSpec::Dense { units, .. } => format!("D{units}"),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn number_input(index: usize, field: &str, value: usize) -> String {
+    format!(
+        r#"<label>{field} <input type="number" min="1" value="{value}" data-index="{index}" data-field="{field}"></label>"#
+    )
+}
+
+fn activation_select(index: usize, current: Activation, choices: &[Activation]) -> String {
+    let options: String = choices
+        .iter()
+        .map(|a| {
+            let selected = if *a == current { " selected" } else { "" };
+            format!(
+                r#"<option value="{0}"{selected}>{0}</option>"#,
+                a.keras_name()
+            )
+        })
+        .collect();
+    format!(
+        r#"<label>activation <select data-index="{index}" data-field="activation">{options}</select></label>"#
+    )
+}
+
+/// The editor's rows: one per layer, with its settings and move/remove buttons.
+pub fn rows_html(spec: &ModelSpec, bad_layer: Option<usize>) -> String {
+    let last = spec.layers.len().saturating_sub(1);
+    spec.layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let fields = match *layer {
+                LayerSpec::Conv2D {
+                    filters,
+                    kernel,
+                    activation,
+                } => format!(
+                    "{}{}{}",
+                    number_input(i, "filters", filters),
+                    number_input(i, "kernel", kernel),
+                    activation_select(i, activation, &[Activation::Relu, Activation::None])
+                ),
+                LayerSpec::MaxPool2D { pool } => number_input(i, "pool", pool),
+                LayerSpec::Flatten => String::new(),
+                LayerSpec::Dense { units, activation } => format!(
+                    "{}{}",
+                    number_input(i, "units", units),
+                    activation_select(
+                        i,
+                        activation,
+                        &[Activation::Relu, Activation::Softmax, Activation::None]
+                    )
+                ),
+            };
+            let class = if bad_layer == Some(i) { " class=\"bad\"" } else { "" };
+            let up = if i == 0 { " disabled" } else { "" };
+            let down = if i == last { " disabled" } else { "" };
+            format!(
+                r#"<tr data-row="{i}"{class}><td>{i}</td><th>{kind}</th><td>{fields}</td><td class="row-buttons"><button type="button" data-action="up" data-index="{i}" title="move up"{up}>↑</button><button type="button" data-action="down" data-index="{i}" title="move down"{down}>↓</button><button type="button" data-action="remove" data-index="{i}" title="remove">✕</button></td></tr>"#,
+                kind = escape(layer.kind()),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cnn() -> ModelSpec {
+        ModelSpec::preset("cnn").unwrap()
+    }
+
+    #[test]
+    fn a_block_goes_after_the_last_pool() {
+        let mut spec = ModelSpec::preset("cnn-1conv").unwrap();
+        add(&mut spec, Addition::Block);
+        assert_eq!(spec, cnn());
+        assert_eq!(spec.param_count().unwrap(), 113_386);
+    }
+
+    #[test]
+    fn dense_goes_before_the_output_layer() {
+        let mut spec = cnn();
+        add(&mut spec, Addition::Dense);
+        assert_eq!(short_name(&spec), "C32-P2-C32-P2-F-D128-D128-D10");
+        assert!(spec.infer().is_ok());
+    }
+
+    #[test]
+    fn removing_the_blocks_gives_the_dense_baseline() {
+        let mut spec = cnn();
+        for _ in 0..4 {
+            remove(&mut spec, 0);
+        }
+        assert_eq!(spec, ModelSpec::preset("dnn").unwrap());
+    }
+
+    #[test]
+    fn fields_change_and_bad_values_name_the_layer() {
+        let mut spec = cnn();
+        set_field(&mut spec, 0, "filters", "64").unwrap();
+        set_field(&mut spec, 5, "units", "256").unwrap();
+        set_field(&mut spec, 5, "activation", "linear").unwrap();
+        assert_eq!(short_name(&spec), "C64-P2-C32-P2-F-D256-D10");
+        assert_eq!(
+            spec.layers[5],
+            LayerSpec::Dense {
+                units: 256,
+                activation: Activation::None
+            }
+        );
+        let err = set_field(&mut spec, 2, "filters", "0").unwrap_err();
+        assert!(err.starts_with("layer 2 (Conv2D): filters"), "{err}");
+        let err = set_field(&mut spec, 1, "filters", "3").unwrap_err();
+        assert!(err.contains("has no setting 'filters'"), "{err}");
+    }
+
+    #[test]
+    fn moving_a_dense_layer_above_flatten_is_an_error_naming_it() {
+        let mut spec = cnn();
+        move_layer(&mut spec, 5, true); // Dense(128) above Flatten
+        move_layer(&mut spec, 0, true); // no-op at the top
+        let error = spec.infer().unwrap_err();
+        assert_eq!(error_layer(&error), Some(4), "{error}");
+        let rows = rows_html(&spec, error_layer(&error));
+        assert!(rows.contains(r#"<tr data-row="4" class="bad">"#));
+    }
+}

@@ -1,0 +1,197 @@
+//! The lab's feature-map figure (rows: test images, columns: conv and pool layers, each cell
+//! one filter in the 'inferno' colour map) and the test-image thumbnails, drawn on canvases.
+
+use super::dom::{by_id, document, escape};
+use convlab_core::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use convlab_core::{FeatureMaps, CLASS_NAMES};
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData};
+
+/// How many screen pixels a feature-map cell takes (the canvas is scaled up, pixelated).
+const CELL_SIZE: usize = 84;
+
+/// Colours `values` with inferno, scaled to their own range as matplotlib's `imshow` does.
+pub fn inferno_rgba(values: &[f32]) -> Vec<u8> {
+    let (low, high) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let span = if high > low { high - low } else { 1.0 };
+    values
+        .iter()
+        .flat_map(|&v| {
+            let t = if v.is_finite() { (v - low) / span } else { 0.0 };
+            let c = colorous::INFERNO.eval_continuous(t.clamp(0.0, 1.0) as f64);
+            [c.r, c.g, c.b, 255]
+        })
+        .collect()
+}
+
+/// Grey pixels (0 = black) as RGBA.
+pub fn grey_rgba(pixels: &[u8]) -> Vec<u8> {
+    pixels.iter().flat_map(|&p| [p, p, p, 255]).collect()
+}
+
+/// A canvas of `width` x `height` pixels showing `rgba`, displayed `size` pixels wide.
+pub fn canvas(width: usize, height: usize, rgba: &[u8], size: usize) -> HtmlCanvasElement {
+    let canvas: HtmlCanvasElement = document()
+        .create_element("canvas")
+        .expect("creating a canvas cannot fail")
+        .unchecked_into();
+    canvas.set_width(width as u32);
+    canvas.set_height(height as u32);
+    let _ = canvas.set_attribute(
+        "style",
+        &format!("width:{size}px;height:{}px", size * height / width.max(1)),
+    );
+    let context = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok());
+    if let (Some(context), Ok(image)) = (
+        context,
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32),
+    ) {
+        let _ = context.put_image_data(&image, 0.0, 0.0);
+    }
+    canvas
+}
+
+fn element(tag: &str, text: Option<&str>) -> Element {
+    let e = document()
+        .create_element(tag)
+        .expect("creating an element cannot fail");
+    e.set_text_content(text);
+    e
+}
+
+/// Replaces `#container`'s children with a table: rows are the chosen images, columns the
+/// layers, each cell filter `filter` of that layer.
+pub fn draw_grid(
+    container: &str,
+    maps: &[FeatureMaps],
+    images: &[usize],
+    labels: &[u8],
+    filter: usize,
+) {
+    let table = element("table", None);
+    let head = element("tr", None);
+    let _ = head.append_child(&element("th", Some("test image")));
+    for m in maps {
+        let _ = head.append_child(&element(
+            "th",
+            Some(&format!(
+                "{} ({}×{}×{})",
+                m.name, m.height, m.width, m.channels
+            )),
+        ));
+    }
+    let _ = table.append_child(&head);
+    for (row, &image) in images.iter().enumerate() {
+        let tr = element("tr", None);
+        let label = labels
+            .get(row)
+            .map(|&l| format!("#{image}: {}", CLASS_NAMES[l as usize]))
+            .unwrap_or_else(|| format!("#{image}"));
+        let _ = tr.append_child(&element("th", Some(&label)));
+        for m in maps {
+            let td = element("td", None);
+            if filter < m.channels {
+                let cell = canvas(
+                    m.width,
+                    m.height,
+                    &inferno_rgba(m.channel(row, filter)),
+                    CELL_SIZE,
+                );
+                let _ = cell.set_attribute("data-layer", &m.name);
+                let _ = cell.set_attribute("title", &format!("{} filter {filter}", m.name));
+                let _ = td.append_child(&cell);
+            } else {
+                td.set_text_content(Some(&format!("{} has {} filters", m.name, m.channels)));
+            }
+            let _ = tr.append_child(&td);
+        }
+        let _ = table.append_child(&tr);
+    }
+    let target = by_id(container);
+    target.set_inner_html("");
+    let _ = target.append_child(&table);
+}
+
+/// Every filter of one layer for one image (row `row` of the maps).
+pub fn draw_all_filters(container: &str, map: &FeatureMaps, row: usize) {
+    let target = by_id(container);
+    target.set_inner_html("");
+    if row >= map.images {
+        return;
+    }
+    for filter in 0..map.channels {
+        let figure = element("figure", None);
+        let _ = figure.append_child(&canvas(
+            map.width,
+            map.height,
+            &inferno_rgba(map.channel(row, filter)),
+            56,
+        ));
+        let _ = figure.append_child(&element("figcaption", Some(&filter.to_string())));
+        let _ = target.append_child(&figure);
+    }
+}
+
+/// The test images as thumbnails, each with its label and class name.
+pub fn draw_samples(container: &str, pixels: &[u8], labels: &[u8]) {
+    let target = by_id(container);
+    target.set_inner_html("");
+    for (i, (image, &label)) in pixels.chunks(IMAGE_PIXELS).zip(labels).enumerate() {
+        let figure = element("figure", None);
+        let _ = figure.set_attribute(
+            "title",
+            &format!("test image {i}: {}", CLASS_NAMES[label as usize]),
+        );
+        let _ = figure.append_child(&canvas(IMAGE_SIDE, IMAGE_SIDE, &grey_rgba(image), 42));
+        let caption = element("figcaption", None);
+        caption.set_inner_html(&format!("{i}: <b>{label}</b>"));
+        let _ = figure.append_child(&caption);
+        let _ = target.append_child(&figure);
+    }
+}
+
+/// Options for a `<select>` from `(value, label)` pairs.
+pub fn options_html(choices: impl IntoIterator<Item = (String, String)>, selected: &str) -> String {
+    choices
+        .into_iter()
+        .map(|(value, label)| {
+            let mark = if value == selected { " selected" } else { "" };
+            format!(
+                r#"<option value="{}"{mark}>{}</option>"#,
+                escape(&value),
+                escape(&label)
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inferno_spans_dark_to_bright() {
+        let rgba = inferno_rgba(&[0.0, 0.5, 1.0]);
+        assert_eq!(rgba.len(), 12);
+        let brightness =
+            |i: usize| rgba[i * 4] as u32 + rgba[i * 4 + 1] as u32 + rgba[i * 4 + 2] as u32;
+        assert!(brightness(0) < 60, "inferno starts near black");
+        assert!(brightness(2) > 500, "and ends near white-yellow");
+        assert!(brightness(0) < brightness(1) && brightness(1) < brightness(2));
+    }
+
+    #[test]
+    fn a_flat_map_is_drawn_not_divided_by_zero() {
+        let rgba = inferno_rgba(&[0.3; 4]);
+        assert!(rgba.chunks(4).all(|p| p == &rgba[..4]));
+    }
+}

@@ -1,0 +1,886 @@
+//! The page: the layer editor, training controls, progress, charts, feature maps and run
+//! history. It holds no dataset and trains nothing itself; it sends [`ToWorker`] requests to
+//! the training worker and draws the [`FromWorker`] replies, so it stays responsive.
+
+pub mod charts;
+pub mod dom;
+pub mod editor;
+pub mod history;
+pub mod maps;
+pub mod settings;
+
+use crate::protocol::{FromWorker, TestResult, ToWorker};
+use convlab_core::summary::thousands;
+use convlab_core::{EpochMetrics, FeatureMaps, ModelSpec, Summary, TrainEvent, CLASS_NAMES};
+use dom::{by_id, escape, input, select, set_disabled, set_hidden, set_html, set_text, show_error};
+use history::RunRecord;
+use settings::{SavedState, Settings};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// The run being trained (or the last one), for progress, charts and the history row.
+struct Run {
+    spec: ModelSpec,
+    settings: Settings,
+    params: usize,
+    epochs: usize,
+    train_samples: usize,
+    history: Vec<EpochMetrics>,
+    stop_message: Option<String>,
+    backend: String,
+}
+
+struct DataInfo {
+    test: usize,
+}
+
+/// The feature maps on show and what they were computed for.
+struct ShownMaps {
+    maps: Vec<FeatureMaps>,
+    images: Vec<usize>,
+    labels: Vec<u8>,
+    trained: bool,
+}
+
+struct App {
+    worker: Worker,
+    worker_ready: bool,
+    state: SavedState,
+    /// A field the editor could not read (named in the message); blocks training.
+    field_error: Option<String>,
+    data: Option<DataInfo>,
+    data_loading: bool,
+    /// Bytes loaded and expected per dataset file.
+    progress: BTreeMap<String, (u64, Option<u64>)>,
+    run: Option<Run>,
+    training: bool,
+    backend: String,
+    runs: Vec<RunRecord>,
+    maps: Option<ShownMaps>,
+}
+
+thread_local! {
+    static APP: RefCell<Option<App>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the page's state (set up by [`start`]).
+fn with_app(f: impl FnOnce(&mut App)) {
+    APP.with(|app| {
+        if let Some(app) = app.borrow_mut().as_mut() {
+            f(app)
+        }
+    });
+}
+
+/// Starts the page: the worker, the controls and the saved state.
+pub fn start() {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    let worker = match Worker::new_with_options("worker.js", &options) {
+        Ok(worker) => worker,
+        Err(e) => {
+            show_error(
+                "data-error",
+                Some(&format!(
+                    "convlab could not start its training worker: {e:?}"
+                )),
+            );
+            return;
+        }
+    };
+    // The worker instantiates the module this page already compiled.
+    let _ = worker.post_message(&wasm_bindgen::module());
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        match FromWorker::from_js(event.data()) {
+            Ok(reply) => with_app(|app| app.on_reply(reply)),
+            Err(e) => show_error("data-error", Some(&e)),
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(|_| {
+        show_error(
+            "data-error",
+            Some("the training worker failed to start (see the browser console); reload to retry"),
+        );
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+
+    let (state, state_problem) = SavedState::load();
+    let (runs, history_problem) = history::load();
+    let app = App {
+        worker,
+        worker_ready: false,
+        state,
+        field_error: None,
+        data: None,
+        data_loading: false,
+        progress: BTreeMap::new(),
+        run: None,
+        training: false,
+        backend: String::new(),
+        runs,
+        maps: None,
+    };
+    app.state.settings.show();
+    input("data-url").set_value(&app.state.data_url);
+    select("preset").set_value(&app.state.preset);
+    set_html("history", "");
+    APP.with(|cell| *cell.borrow_mut() = Some(app));
+    with_app(|app| {
+        app.render_editor();
+        app.render_history();
+        let problems: Vec<String> = [state_problem, history_problem]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !problems.is_empty() {
+            show_error("settings-error", Some(&problems.join("; ")));
+        }
+        set_text("data-status", "Starting the training worker…");
+    });
+    wire_controls();
+    wasm_bindgen_futures::spawn_local(async {
+        let adapter = crate::gpu::webgpu_adapter().await;
+        with_app(|app| {
+            if app.backend.is_empty() {
+                set_text(
+                    "backend",
+                    &match adapter {
+                        Some(name) => format!(
+                            "Backend: WebGPU available ({name}); chosen when training starts"
+                        ),
+                        None => "Backend: CPU (burn-flex): this browser gives no WebGPU adapter"
+                            .to_string(),
+                    },
+                );
+            }
+        });
+    });
+}
+
+fn wire_controls() {
+    dom::on("data-load", "click", |_| with_app(|app| app.load_data()));
+    dom::on("preset", "change", |_| {
+        with_app(|app| {
+            let name = select("preset").value();
+            if let Some(spec) = ModelSpec::preset(&name) {
+                app.state.spec = spec;
+                app.state.preset = name;
+                app.field_error = None;
+                app.render_editor();
+            }
+        })
+    });
+    // Field edits update the summary at once, without redrawing the rows (keeps focus).
+    dom::on("layers", "input", |event| {
+        let Some(target) = dom::event_target(&event) else {
+            return;
+        };
+        let (Some(index), Some(field)) = (
+            target
+                .get_attribute("data-index")
+                .and_then(|i| i.parse::<usize>().ok()),
+            target.get_attribute("data-field"),
+        ) else {
+            return;
+        };
+        let value = js_sys::Reflect::get(&target, &"value".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        with_app(|app| {
+            app.field_error = editor::set_field(&mut app.state.spec, index, &field, &value).err();
+            app.mark_custom();
+            app.render_summary();
+        });
+    });
+    dom::on("layers", "click", |event| {
+        let Some(target) = dom::event_target(&event) else {
+            return;
+        };
+        let (Some(action), Some(index)) = (
+            target.get_attribute("data-action"),
+            target
+                .get_attribute("data-index")
+                .and_then(|i| i.parse::<usize>().ok()),
+        ) else {
+            return;
+        };
+        with_app(|app| {
+            match action.as_str() {
+                "up" => editor::move_layer(&mut app.state.spec, index, true),
+                "down" => editor::move_layer(&mut app.state.spec, index, false),
+                "remove" => editor::remove(&mut app.state.spec, index),
+                _ => return,
+            }
+            app.mark_custom();
+            app.render_editor();
+        });
+    });
+    dom::on("editor", "click", |event| {
+        let Some(addition) = dom::event_target(&event)
+            .and_then(|t| t.get_attribute("data-add"))
+            .and_then(|name| editor::Addition::parse(&name))
+        else {
+            return;
+        };
+        with_app(|app| {
+            editor::add(&mut app.state.spec, addition);
+            app.mark_custom();
+            app.render_editor();
+        });
+    });
+    dom::on("settings", "input", |_| {
+        with_app(|app| app.settings_changed())
+    });
+    dom::on("settings", "change", |_| {
+        with_app(|app| app.settings_changed())
+    });
+    dom::on("train", "click", |_| with_app(|app| app.train()));
+    dom::on("stop", "click", |_| {
+        with_app(|app| {
+            app.send(&ToWorker::Stop);
+            set_text("train-status", "Stopping before the next batch…");
+        })
+    });
+    dom::on("fm-show", "click", |_| with_app(|app| app.request_maps()));
+    dom::on("fm-filter", "input", |_| with_app(|app| app.render_maps()));
+    dom::on("fm-layer", "change", |_| {
+        with_app(|app| app.render_all_filters())
+    });
+    dom::on("fm-image", "change", |_| {
+        with_app(|app| app.render_all_filters())
+    });
+    dom::on("history-clear", "click", |_| {
+        with_app(|app| {
+            app.runs.clear();
+            app.save_history();
+            app.render_history();
+        })
+    });
+}
+
+fn percent(value: f32) -> String {
+    format!("{:.2}%", value * 100.0)
+}
+
+fn now_local() -> String {
+    let date = js_sys::Date::new_0();
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
+impl App {
+    fn send(&self, request: &ToWorker) {
+        match request.to_js() {
+            Ok(value) => {
+                if let Err(e) = self.worker.post_message(&value) {
+                    show_error(
+                        "settings-error",
+                        Some(&format!("the worker refused a message: {e:?}")),
+                    );
+                }
+            }
+            Err(e) => show_error("settings-error", Some(&e)),
+        }
+    }
+
+    fn on_reply(&mut self, reply: FromWorker) {
+        match reply {
+            FromWorker::Ready => {
+                self.worker_ready = true;
+                self.load_data();
+            }
+            FromWorker::DataProgress(p) => {
+                self.progress.insert(p.file.clone(), (p.loaded, p.total));
+                let (loaded, total): (u64, u64) = self
+                    .progress
+                    .values()
+                    .map(|&(l, t)| (l, t.unwrap_or(l).max(l)))
+                    .fold((0, 0), |(a, b), (l, t)| (a + l, b + t));
+                let fraction = self
+                    .progress
+                    .values()
+                    .map(|&(l, t)| t.map_or(0.0, |t| l as f64 / t.max(1) as f64).min(1.0))
+                    .sum::<f64>()
+                    / 4.0;
+                dom::set_progress("data-progress", fraction);
+                let source = if p.cached {
+                    "from the browser's cache"
+                } else {
+                    "downloading"
+                };
+                set_text(
+                    "data-status",
+                    &format!(
+                        "{source} {}: {:.1} MB of {:.1} MB so far ({:.0}%)",
+                        p.file,
+                        loaded as f64 / 1e6,
+                        total as f64 / 1e6,
+                        fraction * 100.0
+                    ),
+                );
+            }
+            FromWorker::DataReady {
+                train,
+                test,
+                samples,
+                sample_labels,
+            } => {
+                self.data_loading = false;
+                dom::set_progress("data-progress", 1.0);
+                set_text(
+                    "data-status",
+                    &format!(
+                        "Fashion-MNIST ready: {} training and {} test images (28 × 28 grey, pixels / 255).",
+                        thousands(train),
+                        thousands(test)
+                    ),
+                );
+                show_error("data-error", None);
+                set_disabled("data-load", false);
+                input("train-limit").set_max(&train.to_string());
+                let labels: Vec<String> = sample_labels.iter().map(|l| l.to_string()).collect();
+                set_text("sample-labels", &format!("[{}]", labels.join(" ")));
+                maps::draw_samples("samples", &samples, &sample_labels);
+                self.data = Some(DataInfo { test });
+                self.refresh_buttons();
+                self.request_maps();
+            }
+            FromWorker::DataFailed { message } => {
+                self.data_loading = false;
+                set_text("data-status", "The dataset could not be loaded.");
+                show_error(
+                    "data-error",
+                    Some(&format!(
+                        "{message}. Check the dataset folder and press Load data to retry."
+                    )),
+                );
+                set_disabled("data-load", false);
+                self.refresh_buttons();
+            }
+            FromWorker::Backend { description, .. } => {
+                self.backend = description.clone();
+                set_text("backend", &format!("Backend: {description}"));
+                if let Some(run) = &mut self.run {
+                    run.backend = description;
+                }
+            }
+            FromWorker::Training(event) => self.on_training(event),
+            FromWorker::Tested(result) => self.on_tested(result),
+            FromWorker::FeatureMaps {
+                maps,
+                images,
+                labels,
+                trained,
+            } => {
+                self.maps = Some(ShownMaps {
+                    maps,
+                    images,
+                    labels,
+                    trained,
+                });
+                self.render_maps();
+            }
+            FromWorker::Failed { request, message } => {
+                if request == "feature_maps" {
+                    set_text("fm-status", &message);
+                } else {
+                    show_error(
+                        "settings-error",
+                        Some(&format!("{request} failed: {message}")),
+                    );
+                }
+                if request == "train" {
+                    self.training = false;
+                    set_text("train-status", "Training did not run.");
+                    self.refresh_buttons();
+                }
+            }
+        }
+    }
+
+    fn load_data(&mut self) {
+        if !self.worker_ready || self.data_loading || self.training {
+            return;
+        }
+        let folder = input("data-url").value();
+        let folder = if folder.trim().is_empty() {
+            "data/".to_string()
+        } else {
+            folder.trim().to_string()
+        };
+        self.state.data_url = folder.clone();
+        self.save_state();
+        // Absolute, so the worker (whose base URL is its script's) fetches what the page means.
+        let base = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.base_uri().ok().flatten())
+            .unwrap_or_default();
+        let url = web_sys::Url::new_with_base(&folder, &base)
+            .map(|u| u.href())
+            .unwrap_or(folder);
+        self.data_loading = true;
+        self.progress.clear();
+        show_error("data-error", None);
+        set_disabled("data-load", true);
+        set_text("data-status", &format!("Loading Fashion-MNIST from {url}…"));
+        self.send(&ToWorker::LoadData { base_url: url });
+    }
+
+    /// Shows which lab cell the edited model now is, or "custom".
+    fn mark_custom(&mut self) {
+        self.state.preset = convlab_core::PRESET_NAMES
+            .iter()
+            .find(|name| ModelSpec::preset(name).as_ref() == Some(&self.state.spec))
+            .map_or("custom", |name| *name)
+            .to_string();
+        select("preset").set_value(&self.state.preset);
+    }
+
+    fn render_editor(&mut self) {
+        let bad = self
+            .state
+            .spec
+            .infer()
+            .err()
+            .as_ref()
+            .and_then(editor::error_layer);
+        by_id("layers").set_inner_html(&format!(
+            "<tbody>{}</tbody>",
+            editor::rows_html(&self.state.spec, bad)
+        ));
+        self.render_summary();
+    }
+
+    /// The Keras summary, or the reason the stack cannot be built (its row highlighted).
+    fn render_summary(&mut self) {
+        let problem = match (&self.field_error, Summary::of(&self.state.spec)) {
+            (Some(field), _) => Some((field.clone(), None)),
+            (None, Ok(summary)) => {
+                set_text("summary", &summary.to_table("sequential"));
+                None
+            }
+            (None, Err(e)) => Some((e.to_string(), editor::error_layer(&e))),
+        };
+        let rows = by_id("layers").query_selector_all("tr[data-row]");
+        if let Ok(rows) = rows {
+            for i in 0..rows.length() {
+                if let Some(row) = rows
+                    .item(i)
+                    .and_then(|r| r.dyn_into::<web_sys::Element>().ok())
+                {
+                    let bad = problem.as_ref().and_then(|p| p.1) == Some(i as usize);
+                    let _ = row.class_list().toggle_with_force("bad", bad);
+                }
+            }
+        }
+        match &problem {
+            Some((message, _)) => {
+                show_error(
+                    "model-error",
+                    Some(&format!("This model cannot be built: {message}")),
+                );
+                set_text("summary", "");
+            }
+            None => show_error("model-error", None),
+        }
+        self.save_state();
+        self.refresh_buttons();
+    }
+
+    fn model_ok(&self) -> bool {
+        self.field_error.is_none() && self.state.spec.infer().is_ok()
+    }
+
+    fn settings_changed(&mut self) {
+        match Settings::read() {
+            Ok(settings) => {
+                self.state.settings = settings;
+                show_error("settings-error", None);
+                self.save_state();
+            }
+            Err(e) => show_error("settings-error", Some(&e)),
+        }
+        self.refresh_buttons();
+    }
+
+    fn refresh_buttons(&self) {
+        let can_train =
+            !self.training && self.data.is_some() && self.model_ok() && Settings::read().is_ok();
+        set_disabled("train", !can_train);
+        set_disabled("stop", !self.training);
+        set_disabled("editor", self.training);
+        set_disabled("settings", self.training);
+        set_disabled("preset", self.training);
+        set_disabled("data-load", self.training || self.data_loading);
+        set_disabled("fm-show", self.training || self.data.is_none());
+    }
+
+    fn save_state(&self) {
+        if let Err(e) = self.state.save() {
+            show_error("settings-error", Some(&e));
+        }
+    }
+
+    fn train(&mut self) {
+        let settings = match Settings::read() {
+            Ok(s) => s,
+            Err(e) => return show_error("settings-error", Some(&e)),
+        };
+        if !self.model_ok() || self.data.is_none() || self.training {
+            return;
+        }
+        let spec = self.state.spec.clone();
+        self.training = true;
+        self.run = Some(Run {
+            params: spec.param_count().unwrap_or(0),
+            spec: spec.clone(),
+            settings: settings.clone(),
+            epochs: settings.epochs,
+            train_samples: 0,
+            history: Vec::new(),
+            stop_message: None,
+            backend: self.backend.clone(),
+        });
+        set_text("epoch-log", "");
+        set_hidden("callback-message", true);
+        show_error("settings-error", None);
+        set_text("test-result", "Training…");
+        set_html("confusion", "");
+        dom::set_progress("train-progress", 0.0);
+        set_text("train-status", "Starting…");
+        self.draw_charts();
+        self.refresh_buttons();
+        self.send(&ToWorker::Train {
+            spec,
+            config: settings.train_config(),
+            train_limit: Some(settings.train_limit),
+            prefer_webgpu: settings.prefer_webgpu,
+        });
+    }
+
+    fn on_training(&mut self, event: TrainEvent) {
+        let Some(run) = &mut self.run else { return };
+        match event {
+            TrainEvent::Started {
+                train_samples,
+                val_samples,
+                batches_per_epoch,
+                epochs,
+                params,
+            } => {
+                run.train_samples = train_samples;
+                run.epochs = epochs;
+                run.params = params;
+                let validation = if val_samples > 0 {
+                    format!(", validate on {}", thousands(val_samples))
+                } else {
+                    String::new()
+                };
+                append_log(&format!(
+                    "Train on {} samples{validation}; {batches_per_epoch} batches per epoch; {} parameters\n",
+                    thousands(train_samples),
+                    thousands(params)
+                ));
+            }
+            TrainEvent::Batch {
+                epoch,
+                batch,
+                batches,
+                samples_seen,
+                loss,
+                accuracy,
+                samples_per_second,
+            } => {
+                let total = (run.train_samples * run.epochs).max(1);
+                dom::set_progress("train-progress", samples_seen as f64 / total as f64);
+                let eta =
+                    (total.saturating_sub(samples_seen)) as f64 / samples_per_second.max(1e-9);
+                set_text(
+                    "train-status",
+                    &format!(
+                        "Epoch {epoch}/{} · batch {batch}/{batches} · loss {loss:.4} · accuracy {accuracy:.4} · {} samples/s · ETA {}",
+                        run.epochs,
+                        thousands(samples_per_second.round() as usize),
+                        dom::duration(eta)
+                    ),
+                );
+            }
+            TrainEvent::Epoch(metrics) => {
+                let batches = run.train_samples.div_ceil(run.settings.batch_size);
+                append_log(&format!(
+                    "Epoch {}/{}\n{batches}/{batches} - {}\n",
+                    metrics.epoch,
+                    run.epochs,
+                    metrics.log_line()
+                ));
+                dom::set_progress(
+                    "train-progress",
+                    metrics.epoch as f64 / run.epochs.max(1) as f64,
+                );
+                run.history.push(metrics);
+                self.draw_charts();
+            }
+            TrainEvent::Stopped { epoch, message, .. } => {
+                append_log(&format!("{message}\n"));
+                let banner = format!("{message} (stopped during epoch {epoch})");
+                set_text("callback-message", &message);
+                set_hidden("callback-message", false);
+                by_id("callback-message")
+                    .set_attribute("title", &banner)
+                    .ok();
+                run.stop_message = Some(format!("epoch {epoch}: {message}"));
+            }
+            TrainEvent::Finished(_) => {}
+        }
+    }
+
+    fn on_tested(&mut self, result: TestResult) {
+        self.training = false;
+        set_text(
+            "test-result",
+            &format!(
+                "Test loss {:.4} · test accuracy {:.4} ({} on {} test images)",
+                result.loss,
+                result.accuracy,
+                percent(result.accuracy),
+                thousands(self.data.as_ref().map_or(0, |d| d.test))
+            ),
+        );
+        set_html("confusion", &confusion_html(&result));
+        if let Some(run) = &self.run {
+            let seconds: f64 = run.history.iter().map(|m| m.seconds).sum();
+            let samples: usize = run.history.iter().map(|m| m.samples).sum();
+            let last = run.history.last();
+            set_text(
+                "train-status",
+                &match last {
+                    Some(m) => format!(
+                        "Done: {} epoch(s), final loss {:.4}, accuracy {:.4}.",
+                        m.epoch, m.loss, m.accuracy
+                    ),
+                    None => "Stopped before the first epoch ended.".to_string(),
+                },
+            );
+            self.runs.push(RunRecord {
+                when: now_local(),
+                architecture: editor::short_name(&run.spec),
+                params: run.params,
+                epochs_run: run.history.len(),
+                epochs_planned: run.epochs,
+                train_images: run.train_samples,
+                seconds_per_epoch: if run.history.is_empty() {
+                    0.0
+                } else {
+                    seconds / run.history.len() as f64
+                },
+                samples_per_second: if seconds > 0.0 {
+                    samples as f64 / seconds
+                } else {
+                    0.0
+                },
+                train_accuracy: last.map(|m| m.accuracy),
+                val_accuracy: last.and_then(|m| m.val_accuracy),
+                test_accuracy: Some(result.accuracy),
+                backend: run.backend.clone(),
+                stop_reason: run.stop_message.clone().unwrap_or_default(),
+            });
+            self.save_history();
+            self.render_history();
+        }
+        self.refresh_buttons();
+        self.request_maps();
+    }
+
+    fn draw_charts(&self) {
+        let (history, epochs) = match &self.run {
+            Some(run) => (&run.history[..], run.epochs),
+            None => (&[][..], 5),
+        };
+        for (id, metric) in [
+            ("loss-chart", charts::Metric::Loss),
+            ("accuracy-chart", charts::Metric::Accuracy),
+        ] {
+            charts::draw(by_id(id).unchecked_into(), metric, history, epochs);
+        }
+    }
+
+    fn save_history(&self) {
+        if let Err(e) = history::save(&self.runs) {
+            show_error("settings-error", Some(&e));
+        }
+    }
+
+    fn render_history(&self) {
+        set_html("history", &format!(
+            "<thead><tr><th>When</th><th>Architecture</th><th>Params</th><th>Epochs</th><th>s/epoch</th><th>samples/s</th><th>Train acc</th><th>Val acc</th><th>Test acc</th><th>Backend</th><th>Stop reason</th></tr></thead><tbody>{}</tbody>",
+            history::rows_html(&self.runs)
+        ));
+    }
+
+    /// The test images typed in the feature-map panel, checked against the test set.
+    fn maps_images(&self) -> Result<Vec<usize>, String> {
+        let text = input("fm-images").value();
+        let count = self.data.as_ref().map_or(0, |d| d.test);
+        let images = text
+            .split([',', ' '])
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| {
+                t.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&i| i < count)
+                    .ok_or_else(|| {
+                        format!(
+                            "test image '{}' is not a number from 0 to {}",
+                            t.trim(),
+                            count.saturating_sub(1)
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match images.len() {
+            0 => Err("name at least one test image, e.g. 0, 23, 28".to_string()),
+            n if n > 16 => Err(format!("at most 16 test images at once, got {n}")),
+            _ => Ok(images),
+        }
+    }
+
+    fn request_maps(&mut self) {
+        if self.data.is_none() || self.training {
+            return;
+        }
+        if !self.model_ok() {
+            set_text("fm-status", "Fix the model first: it cannot be built.");
+            return;
+        }
+        match self.maps_images() {
+            Ok(images) => {
+                set_text("fm-status", "Computing activations…");
+                self.send(&ToWorker::FeatureMaps {
+                    spec: self.state.spec.clone(),
+                    images,
+                    seed: self.state.settings.seed,
+                });
+            }
+            Err(e) => set_text("fm-status", &e),
+        }
+    }
+
+    fn render_maps(&self) {
+        let Some(shown) = &self.maps else { return };
+        if shown.maps.is_empty() {
+            set_text(
+                "fm-status",
+                "This model has no conv or pool layers: add a Conv2D to see its feature maps.",
+            );
+            set_html("fm-grid", "");
+            set_html("fm-all", "");
+            return;
+        }
+        let filter = input("fm-filter")
+            .value()
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(0);
+        set_text(
+            "fm-status",
+            if shown.trained {
+                "Activations of the trained model."
+            } else {
+                "Activations of the untrained model (random weights); train it to see what the filters learn."
+            },
+        );
+        maps::draw_grid("fm-grid", &shown.maps, &shown.images, &shown.labels, filter);
+        let layer = select("fm-layer").value();
+        let image = select("fm-image").value();
+        set_html(
+            "fm-layer",
+            &maps::options_html(
+                shown.maps.iter().map(|m| (m.name.clone(), m.name.clone())),
+                &layer,
+            ),
+        );
+        set_html(
+            "fm-image",
+            &maps::options_html(
+                shown
+                    .images
+                    .iter()
+                    .enumerate()
+                    .map(|(row, i)| (row.to_string(), format!("test image {i}"))),
+                &image,
+            ),
+        );
+        self.render_all_filters();
+    }
+
+    fn render_all_filters(&self) {
+        let Some(shown) = &self.maps else { return };
+        let layer = select("fm-layer").value();
+        let row = select("fm-image").value().parse::<usize>().unwrap_or(0);
+        if let Some(map) = shown
+            .maps
+            .iter()
+            .find(|m| m.name == layer)
+            .or(shown.maps.first())
+        {
+            maps::draw_all_filters("fm-all", map, row);
+        }
+    }
+}
+
+fn append_log(line: &str) {
+    let log = by_id("epoch-log");
+    let text = log.text_content().unwrap_or_default();
+    log.set_text_content(Some(&(text + line)));
+}
+
+/// The confusion matrix with class names and each class's accuracy.
+fn confusion_html(result: &TestResult) -> String {
+    let head: String = CLASS_NAMES
+        .iter()
+        .map(|name| format!("<th>{}</th>", escape(name)))
+        .collect();
+    let per_class = result.per_class_accuracy();
+    let rows: String = result
+        .confusion
+        .iter()
+        .enumerate()
+        .map(|(t, row)| {
+            let cells: String = row
+                .iter()
+                .enumerate()
+                .map(|(p, n)| {
+                    let class = if p == t {
+                        " class=\"diag\""
+                    } else if *n > 0 {
+                        " class=\"off\""
+                    } else {
+                        ""
+                    };
+                    format!("<td{class}>{n}</td>")
+                })
+                .collect();
+            let accuracy = per_class[t].map_or("–".to_string(), percent);
+            format!(
+                "<tr><th>{}</th>{cells}<td class=\"acc\">{accuracy}</td></tr>",
+                escape(CLASS_NAMES[t])
+            )
+        })
+        .collect();
+    format!(
+        "<table class=\"confusion\"><caption>Confusion matrix on the test set (rows: true class, columns: predicted)</caption><thead><tr><th></th>{head}<th>class accuracy</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+}

@@ -1,0 +1,228 @@
+// The lab in the page, end to end: headless Chromium (Debian's) drives the Trunk build in
+// dist/, served with the committed fixture data (3,000 train / 1,000 test real images) and the
+// real dataset under data/. Run by scripts/test.sh after `trunk build --release`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serve } from './server.mjs';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
+const SCREENSHOTS = join(ROOT, 'tests/e2e/screenshots');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const LOSS_MESSAGE = 'Reached the desired loss, so cancelling training!';
+
+let server;
+before(async () => {
+  server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
+});
+after(async () => server?.close());
+
+/** Runs `body(page)` in a fresh browser (with or without WebGPU); screenshots on failure. */
+async function inBrowser(name, { webgpu }, body) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : []),
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1600 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  try {
+    await body(page, errors);
+    assert.deepEqual(errors, [], 'the page logged no errors');
+  } catch (e) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const file = join(SCREENSHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    e.message += `\n(screenshot: ${file}; page errors: ${JSON.stringify(errors)})`;
+    throw e;
+  } finally {
+    await browser.close();
+  }
+}
+
+const text = (page, selector) => page.locator(selector).textContent();
+
+async function waitForText(page, selector, needle, timeout = 60_000) {
+  await page.waitForFunction(
+    ([s, n]) => document.querySelector(s)?.textContent.includes(n),
+    [selector, needle],
+    { timeout },
+  ).catch(async (e) => {
+    throw new Error(`${selector} never said "${needle}"; it says "${await text(page, selector)}" (${e.message})`);
+  });
+}
+
+async function openWithFixtures(page) {
+  await page.goto(`${server.url}?data=fixtures/`);
+  await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
+}
+
+/** Pixel statistics of every feature-map canvas: its layer, size and distinct colours. */
+function canvasStats(page, selector) {
+  return page.$$eval(selector, (canvases) => canvases.map((c) => {
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set();
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+      sum += data[i] + data[i + 1] + data[i + 2];
+    }
+    return { layer: c.dataset.layer, width: c.width, height: c.height, colours: colours.size, mean: sum / (data.length / 4) };
+  }));
+}
+
+async function setInput(page, selector, value) {
+  await page.fill(selector, String(value));
+}
+
+test('CPU fallback: edit the model, train with the lab callback, see feature maps and history', { timeout: 600_000 }, async () => {
+  await inBrowser('cpu-lab', { webgpu: false }, async (page) => {
+    await openWithFixtures(page);
+    await waitForText(page, '#backend', 'no WebGPU adapter');
+    // The first 100 test labels with thumbnails (the lab's print(test_labels[:100])).
+    assert.equal(await page.locator('#samples canvas').count(), 100);
+    assert.match(await text(page, '#sample-labels'), /^\[9 2 1 1 6 1 4 6 5 7/);
+
+    // Presets and Keras's parameter counts.
+    await page.selectOption('#preset', 'cnn-64');
+    await waitForText(page, '#summary', 'Total params: 243,786');
+    await page.selectOption('#preset', 'cnn');
+    await waitForText(page, '#summary', 'Total params: 113,386');
+    assert.match(await text(page, '#summary'), /conv2d \(Conv2D\)\s+│ \(None, 26, 26, 32\)\s+│\s+320 │/);
+
+    // Editing a layer updates the summary at once and marks the model as custom.
+    await setInput(page, '#layers input[data-index="0"][data-field="filters"]', 16);
+    await waitForText(page, '#summary', 'Total params: 108,618');
+    assert.equal(await page.inputValue('#preset'), 'custom');
+
+    // An impossible stack is refused inline, naming the layer, and cannot be trained.
+    await setInput(page, '#layers input[data-index="0"][data-field="kernel"]', 29);
+    await waitForText(page, '#model-error', 'layer 0 (Conv2D)');
+    assert.equal(await page.locator('#layers tr[data-row="0"].bad').count(), 1);
+    assert.ok(await page.locator('#train').isDisabled(), 'Train is disabled for an impossible model');
+    // Removing a layer and adding a block back restores a buildable model.
+    await setInput(page, '#layers input[data-index="0"][data-field="kernel"]', 3);
+    await page.waitForFunction(() => document.querySelector('#model-error').hidden);
+    await page.click('#layers button[data-action="remove"][data-index="0"]');
+    await page.click('#layers button[data-action="remove"][data-index="0"]');
+    await waitForText(page, '#summary', 'Total params: 693,962'); // cnn-1conv
+    await page.click('button[data-add="block"]');
+    await waitForText(page, '#summary', 'Total params: 113,386');
+
+    // Train a short run on a subset with the lab's callback at a threshold epoch 1 beats.
+    await setInput(page, '#epochs', 3);
+    await setInput(page, '#train-limit', 256);
+    await page.check('#stop-at-loss-on');
+    await setInput(page, '#stop-at-loss', 5);
+    await page.click('#train');
+    await waitForText(page, '#callback-message', LOSS_MESSAGE, 120_000);
+    assert.ok(await page.locator('#callback-message').isVisible());
+    await waitForText(page, '#test-result', 'Test loss', 120_000);
+    const log = await text(page, '#epoch-log');
+    assert.match(log, /Epoch 1\/3\n8\/8 - [\d.]+s - loss: \d\.\d{4} - accuracy: \d\.\d{4}/);
+    assert.ok(!log.includes('Epoch 2/3'), 'the callback stopped training after epoch 1');
+    assert.ok((await page.locator('#train-progress').evaluate((p) => p.value)) > 0);
+    assert.match(await text(page, '#test-result'), /on 1,000 test images/);
+    assert.equal(await page.locator('table.confusion tbody tr').count(), 10);
+    assert.match(await text(page, 'table.confusion'), /Ankle boot/);
+
+    // Feature maps of the trained model: 3 images x 4 layers, non-blank, different per layer.
+    await waitForText(page, '#fm-status', 'Activations of the trained model');
+    const cells = await canvasStats(page, '#fm-grid canvas');
+    assert.equal(cells.length, 12);
+    for (const cell of cells) assert.ok(cell.colours > 1, `a blank cell: ${JSON.stringify(cell)}`);
+    const layers = [...new Set(cells.map((c) => `${c.layer}:${c.width}`))];
+    assert.deepEqual(layers, ['conv2d:26', 'max_pooling2d:13', 'conv2d_1:11', 'max_pooling2d_1:5']);
+    const conv = cells.find((c) => c.layer === 'conv2d');
+    const pool = cells.find((c) => c.layer === 'max_pooling2d');
+    assert.notEqual(conv.mean, pool.mean, 'conv and pool cells differ');
+    assert.ok((await page.locator('#fm-all canvas').count()) === 32, 'every filter of one layer is shown');
+
+    // The run is in the history, and still there after a reload, with the model and settings.
+    assert.equal(await page.locator('#history tbody tr').count(), 1);
+    assert.match(await text(page, '#history tbody'), /C32-P2-C32-P2-F-D128-D10[\s\S]*CPU[\s\S]*epoch 1: Reached the desired loss/);
+    await page.reload();
+    await waitForText(page, '#data-status', '3,000 training');
+    assert.equal(await page.locator('#history tbody tr').count(), 1);
+    assert.equal(await page.inputValue('#epochs'), '3');
+    assert.ok(await page.isChecked('#stop-at-loss-on'));
+
+    // Stop works within a batch: a long run stops when asked.
+    await page.uncheck('#stop-at-loss-on');
+    await setInput(page, '#epochs', 50);
+    await page.click('#train');
+    await waitForText(page, '#train-status', 'batch', 60_000);
+    await page.click('#stop');
+    await waitForText(page, '#callback-message', 'Training stopped by request', 60_000);
+    await waitForText(page, '#test-result', 'Test loss', 60_000);
+    assert.equal(await page.locator('#history tbody tr').count(), 2);
+    assert.match(await text(page, '#history tbody tr:first-child'), / of 50/);
+  });
+});
+
+test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async () => {
+  await inBrowser('webgpu', { webgpu: true }, async (page) => {
+    await openWithFixtures(page);
+    await waitForText(page, '#backend', 'WebGPU available');
+    await page.selectOption('#preset', 'dnn');
+    await setInput(page, '#epochs', 1);
+    await setInput(page, '#train-limit', 64);
+    await page.click('#train');
+    await waitForText(page, '#test-result', 'Test loss', 300_000);
+    assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
+    assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
+    assert.match(await text(page, '#history tbody'), /WebGPU/);
+    await waitForText(page, '#fm-status', 'no conv or pool layers');
+    // The feature maps of an untrained CNN, on WebGPU too.
+    await page.selectOption('#preset', 'cnn-1conv');
+    await page.click('#fm-show');
+    await waitForText(page, '#fm-status', 'untrained model', 120_000);
+    const cells = await canvasStats(page, '#fm-grid canvas');
+    assert.equal(cells.length, 6);
+    for (const cell of cells) assert.ok(cell.colours > 1, `a blank cell: ${JSON.stringify(cell)}`);
+  });
+});
+
+test('the real dataset downloads with progress once, then comes from the cache', { timeout: 300_000 }, async () => {
+  await inBrowser('real-data', { webgpu: false }, async (page) => {
+    const downloads = [];
+    page.on('request', (r) => { if (r.url().endsWith('.gz')) downloads.push(r.url()); });
+    await page.goto(server.url);
+    await waitForText(page, '#data-status', '60,000 training and 10,000 test images', 120_000);
+    assert.equal(downloads.length, 4, `four files fetched: ${downloads}`);
+    assert.equal(await page.locator('#data-progress').evaluate((p) => p.value), 1);
+    const cached = await page.evaluate(async () => (await (await caches.open('convlab-data-v1')).keys()).length);
+    assert.equal(cached, 4);
+    await page.reload();
+    await waitForText(page, '#data-status', '60,000 training', 120_000);
+    assert.equal(downloads.length, 4, 'a reload takes the data from the cache');
+  });
+});
+
+test('missing data gets a clear message and a working retry', { timeout: 120_000 }, async () => {
+  await inBrowser('bad-data', { webgpu: false }, async (page, errors) => {
+    await page.goto(`${server.url}?data=no-such-folder/`);
+    await waitForText(page, '#data-error', 'HTTP 404');
+    assert.match(await text(page, '#data-error'), /no-such-folder\/train-images-idx3-ubyte\.gz/);
+    assert.ok(await page.locator('#train').isDisabled());
+    errors.length = 0; // the browser logs the 404 itself
+    await setInput(page, '#data-url', 'fixtures/');
+    await page.click('#data-load');
+    await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
+    assert.ok(await page.locator('#data-error').isHidden());
+    assert.ok(await page.locator('#train').isEnabled());
+  });
+});
