@@ -634,12 +634,15 @@ impl App {
             }
             TrainEvent::Stopped { epoch, message, .. } => {
                 append_log(&format!("{message}\n"));
-                let banner = format!("{message} (stopped during epoch {epoch})");
-                set_text("callback-message", &message);
+                set_html(
+                    "callback-message",
+                    &format!(
+                        "{}<br><small>Training ended in epoch {epoch} of {}.</small>",
+                        escape(&message),
+                        run.epochs
+                    ),
+                );
                 set_hidden("callback-message", false);
-                by_id("callback-message")
-                    .set_attribute("title", &banner)
-                    .ok();
                 run.stop_message = Some(format!("epoch {epoch}: {message}"));
             }
             TrainEvent::Finished(_) => {}
