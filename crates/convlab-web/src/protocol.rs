@@ -66,9 +66,13 @@ impl TestResult {
     }
 }
 
-/// What the worker tells the page.
+/// What the worker tells the page: `{"reply": "data_ready", "data": {...}}`.
+///
+/// Adjacently tagged, not internally: serde buffers an internally tagged enum into its generic
+/// content form first, which made serde-wasm-bindgen walk typed arrays element by element
+/// (seconds for one feature-map reply); with the tag first, the payload deserializes directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(tag = "reply", content = "data", rename_all = "snake_case")]
 pub enum FromWorker {
     /// The worker has started and waits for requests.
     Ready,
@@ -79,7 +83,9 @@ pub enum FromWorker {
         train: usize,
         test: usize,
         /// `samples.len() / 784` test images, row-major bytes.
+        #[serde(with = "serde_bytes")]
         samples: Vec<u8>,
+        #[serde(with = "serde_bytes")]
         sample_labels: Vec<u8>,
     },
     DataFailed {
@@ -94,6 +100,7 @@ pub enum FromWorker {
     /// Training is over and the model was evaluated on the whole test set.
     Tested(TestResult),
     FeatureMaps {
+        #[serde(with = "maps_as_bytes")]
         maps: Vec<FeatureMaps>,
         /// The images' indices in the test set and their labels.
         images: Vec<usize>,
@@ -107,13 +114,83 @@ pub enum FromWorker {
     },
 }
 
+/// Feature maps on the wire: the activations as the little-endian bytes of their f32s, which
+/// serde-wasm-bindgen sends as one Uint8Array instead of an array of 100k JS numbers.
+mod maps_as_bytes {
+    use convlab_core::FeatureMaps;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Wire {
+        layer: usize,
+        name: String,
+        images: usize,
+        channels: usize,
+        height: usize,
+        width: usize,
+        #[serde(with = "serde_bytes")]
+        values: Vec<u8>,
+    }
+
+    pub fn serialize<S: Serializer>(maps: &[FeatureMaps], s: S) -> Result<S::Ok, S::Error> {
+        let wire: Vec<Wire> = maps
+            .iter()
+            .map(|m| Wire {
+                layer: m.layer,
+                name: m.name.clone(),
+                images: m.images,
+                channels: m.channels,
+                height: m.height,
+                width: m.width,
+                values: m.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            })
+            .collect();
+        wire.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FeatureMaps>, D::Error> {
+        let wire = Vec::<Wire>::deserialize(d)?;
+        wire.into_iter()
+            .map(|w| {
+                if w.values.len() != w.images * w.channels * w.height * w.width * 4 {
+                    return Err(serde::de::Error::custom(format!(
+                        "feature maps of {} carry {} bytes for {}x{}x{}x{} values",
+                        w.name,
+                        w.values.len(),
+                        w.images,
+                        w.channels,
+                        w.height,
+                        w.width
+                    )));
+                }
+                Ok(FeatureMaps {
+                    layer: w.layer,
+                    name: w.name,
+                    images: w.images,
+                    channels: w.channels,
+                    height: w.height,
+                    width: w.width,
+                    values: w
+                        .values
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// How many test images the page shows as thumbnails (the lab prints the first 100 labels).
 pub const SAMPLE_COUNT: usize = 100;
 
+/// JSON-like values (objects, `null` for `None`), except that bytes become one Uint8Array:
+/// `json_compatible()` would make them arrays of numbers, which are slow to read back.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| e.to_string())
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
+        .serialize_maps_as_objects(true);
+    value.serialize(&serializer).map_err(|e| e.to_string())
 }
 
 fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String> {
@@ -159,6 +236,33 @@ mod tests {
         assert_eq!(per_class[0], Some(0.75));
         assert_eq!(per_class[1], Some(1.0));
         assert_eq!(per_class[2], None);
+    }
+
+    #[test]
+    fn feature_maps_survive_the_byte_encoding() {
+        let reply = FromWorker::FeatureMaps {
+            maps: vec![FeatureMaps {
+                layer: 0,
+                name: "conv2d".into(),
+                images: 1,
+                channels: 2,
+                height: 1,
+                width: 2,
+                values: vec![0.5, -1.25, 3.0e-7, 42.0],
+            }],
+            images: vec![0],
+            labels: vec![9],
+            trained: false,
+        };
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<FromWorker>(&json).unwrap(), reply);
+        let broken = json.replacen("\"channels\":2", "\"channels\":3", 1);
+        let err = serde_json::from_str::<FromWorker>(&broken).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("feature maps of conv2d carry 16 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,0 +1,128 @@
+// convlab vs TensorFlow.js in the same headless Chromium, same run: the lab CNN, Adam, the same
+// real Fashion-MNIST images (the committed fixture: first 3,000 train / 1,000 test), the same
+// batch size and number of samples. Prints a Markdown table for BENCHMARKS.md.
+//   node bench.mjs [--batch 32,128] [--samples 320] [--epochs 3] [--runs 1]
+// Needs `trunk build --release` (dist/) and `npm ci` here. See scripts/bench-browser.sh.
+import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { chromium } from 'playwright-core';
+import { serve } from '../../tests/e2e/server.mjs';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const BATCHES = arg('batch', '32').split(',').map(Number);
+const SAMPLES = Number(arg('samples', '320'));
+const EPOCHS = Number(arg('epochs', '3'));
+const RUNS = Number(arg('runs', '1'));
+const ONLY = arg('only', '');
+
+const server = await serve({
+  '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'),
+  '/bench/': join(ROOT, 'bench/browser'),
+  '/': join(ROOT, 'dist'),
+});
+
+async function browser(webgpu) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** convlab's page, driven like a student: settings, Train, then the epoch log and test result. */
+async function convlab(webgpu, batch) {
+  const b = await browser(webgpu);
+  try {
+    const page = await (await b.newContext()).newPage();
+    const url = `${server.url}?data=/fixtures/`;
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
+    await page.fill('#epochs', String(EPOCHS));
+    await page.fill('#batch-size', String(batch));
+    await page.fill('#train-limit', String(SAMPLES));
+    await page.selectOption('#preset', 'cnn');
+    await page.setChecked('#prefer-webgpu', webgpu);
+    // Cold page to first step with the data cached: reload (settings are kept), train at once.
+    const t0 = Date.now();
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
+    await page.click('#train');
+    // The progress bar moves with the first batch event (one per batch on runs this short).
+    await page.waitForFunction(() => document.querySelector('#train-progress').value > 0, null, { timeout: 600_000, polling: 10 });
+    const firstStep = Date.now() - t0;
+    await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
+    const log = await page.locator('#epoch-log').textContent();
+    const seconds = [...log.matchAll(/\d+\/\d+ - ([\d.]+)s - loss/g)].map((m) => Number(m[1]));
+    // Steady state: the epochs after the first (which compiles kernels).
+    const steady = seconds.slice(1);
+    const sps = (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0);
+    const test = (await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1];
+    const backend = (await page.locator('#backend').textContent()).replace('Backend: ', '');
+    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, accuracy: Number(test) };
+  } finally {
+    await b.close();
+  }
+}
+
+async function tfjs(backend, batch) {
+  const b = await browser(backend === 'webgpu');
+  try {
+    const page = await b.newPage();
+    const t0 = Date.now();
+    await page.goto(`${server.url}bench/tfjs.html?backend=${backend}&batch=${batch}&samples=${SAMPLES}&epochs=${EPOCHS}&data=/fixtures/`);
+    await page.waitForFunction(() => window.result !== undefined, null, { timeout: 1_800_000, polling: 200 });
+    const r = await page.evaluate(() => window.result);
+    if (r.error) return { name: `TF.js ${backend}`, backend, error: r.error };
+    return { name: `TF.js ${backend}`, backend, sps: r.samples_per_second, firstStep: r.first_step_ms, accuracy: r.test_accuracy, t0 };
+  } finally {
+    await b.close();
+  }
+}
+
+const rows = [];
+for (const batch of BATCHES) {
+  const candidates = [
+    ['convlab-webgpu', () => convlab(true, batch)],
+    ['convlab-cpu', () => convlab(false, batch)],
+    ['tfjs-cpu', () => tfjs('cpu', batch)],
+    ['tfjs-wasm', () => tfjs('wasm', batch)],
+    ['tfjs-webgl', () => tfjs('webgl', batch)],
+    ['tfjs-webgpu', () => tfjs('webgpu', batch)],
+  ].filter(([name]) => !ONLY || ONLY.split(',').includes(name));
+  for (const [name, run] of candidates) {
+    const results = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = await run();
+      results.push(r);
+      console.error(`${name} batch ${batch} run ${i + 1}: ${JSON.stringify(r)}`);
+      if (r.error) break;
+    }
+    const ok = results.filter((r) => !r.error);
+    rows.push(ok.length
+      ? { batch, name, backend: ok[0].backend, sps: median(ok.map((r) => r.sps)), firstStep: median(ok.map((r) => r.firstStep)), accuracy: median(ok.map((r) => r.accuracy)), runs: ok.length }
+      : { batch, name, error: results[0].error });
+  }
+}
+await server.close();
+
+console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`settings: lab CNN, ${SAMPLES} fixture images x ${EPOCHS} epochs, test on 1,000; median of ${RUNS} run(s)\n`);
+console.log('| batch | trainer | backend | samples/s (steady) | first step from page load (ms) | test accuracy | vs fastest TF.js |');
+console.log('|---|---|---|---|---|---|---|');
+for (const batch of BATCHES) {
+  const here = rows.filter((r) => r.batch === batch);
+  const best = Math.max(0, ...here.filter((r) => r.name.startsWith('tfjs') && !r.error).map((r) => r.sps));
+  for (const r of here) {
+    if (r.error) {
+      console.log(`| ${batch} | ${r.name} | – | cannot train: ${r.error.slice(0, 120).replaceAll('|', '/')} | – | – | – |`);
+    } else {
+      console.log(`| ${batch} | ${r.name} | ${r.backend} | ${r.sps.toFixed(1)} | ${Math.round(r.firstStep)} | ${r.accuracy.toFixed(4)} | ${best ? (r.sps / best).toFixed(2) + 'x' : '–'} |`);
+    }
+  }
+}
