@@ -2,7 +2,7 @@
 //! this crate, so a message is built and matched as a Rust value and crosses `postMessage`
 //! through serde-wasm-bindgen (structured clone), never as hand-written JSON.
 
-use convlab_core::{FeatureMaps, ModelSpec, TrainConfig, TrainEvent};
+use convlab_core::{BackendKind, FeatureMaps, ModelSpec, TrainConfig, TrainEvent};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
@@ -93,7 +93,7 @@ pub enum FromWorker {
     },
     /// Which backend trains, in words ("WebGPU (google swiftshader)", "CPU (burn-flex) ...").
     Backend {
-        kind: String,
+        kind: BackendKind,
         description: String,
     },
     Training(TrainEvent),

@@ -201,7 +201,7 @@ impl Session {
         };
         let backend = choose_backend(prefer_webgpu).await;
         emit(FromWorker::Backend {
-            kind: format!("{:?}", backend.kind).to_lowercase(),
+            kind: backend.kind,
             description: backend.description.clone(),
         });
         self.backend = Some(backend.clone());

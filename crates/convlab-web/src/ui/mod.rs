@@ -128,7 +128,6 @@ pub fn start() {
     app.state.settings.show();
     input("data-url").set_value(&app.state.data_url);
     select("preset").set_value(&app.state.preset);
-    set_html("history", "");
     APP.with(|cell| *cell.borrow_mut() = Some(app));
     with_app(|app| {
         app.render_editor();
