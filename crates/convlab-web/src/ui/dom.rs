@@ -86,6 +86,11 @@ pub fn event_target(event: &web_sys::Event) -> Option<Element> {
     event.target().and_then(|t| t.dyn_into::<Element>().ok())
 }
 
+/// A fraction as a percentage with two decimals: `90.45%`.
+pub fn percent(fraction: f32) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
 /// Seconds as `1:05` or `12.3 s`.
 pub fn duration(seconds: f64) -> String {
     if !seconds.is_finite() {

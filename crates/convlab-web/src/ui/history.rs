@@ -65,7 +65,7 @@ pub fn save(runs: &[RunRecord]) -> Result<(), String> {
 }
 
 fn percent(value: Option<f32>) -> String {
-    value.map_or("–".to_string(), |v| format!("{:.2}%", v * 100.0))
+    value.map_or("–".to_string(), super::dom::percent)
 }
 
 /// The table body, newest run first.

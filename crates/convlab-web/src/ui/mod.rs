@@ -12,7 +12,9 @@ pub mod settings;
 use crate::protocol::{FromWorker, TestResult, ToWorker};
 use convlab_core::summary::thousands;
 use convlab_core::{EpochMetrics, FeatureMaps, ModelSpec, Summary, TrainEvent, CLASS_NAMES};
-use dom::{by_id, escape, input, select, set_disabled, set_hidden, set_html, set_text, show_error};
+use dom::{
+    by_id, escape, input, percent, select, set_disabled, set_hidden, set_html, set_text, show_error,
+};
 use history::RunRecord;
 use settings::{SavedState, Settings};
 use std::cell::RefCell;
@@ -261,10 +263,6 @@ fn wire_controls() {
             app.render_history();
         })
     });
-}
-
-fn percent(value: f32) -> String {
-    format!("{:.2}%", value * 100.0)
 }
 
 fn now_local() -> String {
