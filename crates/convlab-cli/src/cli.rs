@@ -2,8 +2,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
-    Backend, BackendKind, Dataset, EarlyStoppingConfig, ModelSpec, Monitor, Summary, TrainConfig,
-    TrainEvent, Trainer, PRESET_NAMES,
+    evaluate, keras_code, model_file, Backend, BackendKind, Dataset, EarlyStoppingConfig,
+    ModelHeader, ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, TrainingInfo,
+    PRESET_NAMES,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -26,15 +27,21 @@ struct Args {
 #[derive(clap::Args)]
 struct ModelArgs {
     /// A lab preset: dnn, cnn, cnn-16, cnn-64, cnn-1conv, cnn-3conv.
-    #[arg(long, default_value = "cnn", conflicts_with = "model")]
+    #[arg(long, default_value = "cnn", conflicts_with_all = ["model", "layers"])]
     preset: String,
     /// A model spec in JSON (a file), instead of a preset.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "layers")]
     model: Option<PathBuf>,
+    /// The layers in the page's URL form, e.g. conv:32:3:relu,pool:2,flatten,dense:10:softmax
+    #[arg(long)]
+    layers: Option<String>,
 }
 
 impl ModelArgs {
     fn spec(&self) -> Result<ModelSpec> {
+        if let Some(text) = &self.layers {
+            return ModelSpec::parse_text(text).map_err(|e| anyhow!("--layers: {e}"));
+        }
         match &self.model {
             Some(path) => {
                 let json = std::fs::read_to_string(path)
@@ -100,6 +107,32 @@ enum Command {
         /// Print one JSON event per line instead of the progress bar and log.
         #[arg(long)]
         json: bool,
+        /// Save the trained model (architecture and weights) to this .convlab file, the
+        /// format the page saves and loads.
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+    },
+    /// Load a .convlab model file (saved by the page or by `train --save`) and evaluate it on
+    /// the test images.
+    Evaluate {
+        /// The .convlab file.
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Evaluate on the first N test images only.
+        #[arg(long)]
+        test_limit: Option<usize>,
+        #[arg(long, default_value = "cpu")]
+        backend: BackendKind,
+    },
+    /// Print the Keras (Python) code for a model and its training settings.
+    Keras {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value_t = 5)]
+        epochs: usize,
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
     },
     /// Write the first N training and test examples as IDX .gz files (test fixtures).
     Subset {
@@ -141,6 +174,55 @@ fn run(args: Args) -> Result<()> {
             print!("{}", summary.to_table("sequential"));
             Ok(())
         }
+        Command::Keras {
+            model,
+            epochs,
+            batch_size,
+        } => {
+            let config = TrainConfig {
+                epochs,
+                batch_size,
+                ..TrainConfig::default()
+            };
+            print!("{}", keras_code(&model.spec()?, &config, None));
+            Ok(())
+        }
+        Command::Evaluate {
+            file,
+            data,
+            test_limit,
+            backend,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let backend = convlab_core::block_on(Backend::choose(backend));
+            let (model, header) = model_file::load(&bytes, &backend.device)
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let mut test = Dataset::load(&data, TEST_IMAGES, TEST_LABELS)?;
+            if let Some(n) = test_limit {
+                test = test.take(n);
+            }
+            print!("{}", Summary::of(&header.spec)?.to_table("sequential"));
+            if let Some(info) = &header.trained {
+                println!(
+                    "Trained for {} epoch(s) on {} images{}",
+                    info.epochs_run,
+                    info.train_images,
+                    info.test_accuracy
+                        .map(|a| format!("; test accuracy when saved: {a:.4}"))
+                        .unwrap_or_default()
+                );
+            }
+            println!("Backend: {}", backend.description);
+            let result = convlab_core::block_on(evaluate(&model, &test, &backend.device))?;
+            println!(
+                "Test: loss: {:.4} - accuracy: {:.4} ({} images)",
+                result.loss,
+                result.accuracy,
+                test.len()
+            );
+            Ok(())
+        }
         Command::Subset {
             data,
             train,
@@ -175,6 +257,7 @@ fn run(args: Args) -> Result<()> {
             min_delta,
             restore_best_weights,
             json,
+            save,
         } => {
             let spec = model.spec()?;
             let early_stopping = early_stopping
@@ -205,7 +288,7 @@ fn run(args: Args) -> Result<()> {
             if let Some(n) = test_limit {
                 test = test.take(n);
             }
-            train_and_report(&spec, config, train, &test, backend, json)
+            train_and_report(&spec, config, train, &test, backend, json, save.as_deref())
         }
     }
 }
@@ -221,6 +304,7 @@ fn train_and_report(
     test: &Dataset,
     backend: BackendKind,
     json: bool,
+    save: Option<&Path>,
 ) -> Result<()> {
     if !json {
         print!("{}", Summary::of(spec)?.to_table("sequential"));
@@ -296,6 +380,23 @@ fn train_and_report(
             }
         }
     };
-    convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;
+    let train_images = trainer.train_len();
+    let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;
+    if let Some(path) = save {
+        let header = ModelHeader::new(
+            spec.clone(),
+            Some(TrainingInfo {
+                config: trainer.config().clone(),
+                epochs_run: trainer.history().len(),
+                train_images,
+                test_accuracy: summary.test.map(|t| t.accuracy),
+            }),
+        );
+        let bytes = model_file::save(trainer.model(), &header).map_err(|e| anyhow!(e))?;
+        write(path, &bytes)?;
+        if !json {
+            println!("Saved the model to {}", path.display());
+        }
+    }
     Ok(())
 }

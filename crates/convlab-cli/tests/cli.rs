@@ -130,3 +130,80 @@ fn bad_input_gets_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_saved_model_evaluates_to_the_same_accuracy() {
+    let data = fixture();
+    let dir = std::env::temp_dir().join(format!("convlab-cli-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cnn16.convlab");
+    let file = file.to_str().unwrap();
+    let out = convlab(&[
+        "train",
+        "--layers",
+        "conv:16:3:relu,pool:2,flatten,dense:10:softmax",
+        "--epochs",
+        "1",
+        "--limit",
+        "500",
+        "--data",
+        &data,
+        "--save",
+        file,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trained = stdout(&out);
+    assert!(trained.contains("Saved the model to"), "{trained}");
+    let out = convlab(&["evaluate", file, "--data", &data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let evaluated = stdout(&out);
+    assert!(evaluated.contains("conv2d (Conv2D)"), "{evaluated}");
+    assert!(
+        evaluated.contains("Trained for 1 epoch(s) on 500 images"),
+        "{evaluated}"
+    );
+    let test_line = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("Test: "))
+            .unwrap()
+            .split(" (")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // Same weights, same test images: the same loss and accuracy to four places.
+    assert_eq!(test_line(&trained), test_line(&evaluated));
+
+    // Not a model file: refused, naming the file and what is wrong.
+    let bogus = dir.join("notes.convlab");
+    std::fs::write(&bogus, "these are my notes, not a model").unwrap();
+    let out = convlab(&["evaluate", bogus.to_str().unwrap(), "--data", &data]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("notes.convlab: not a convlab model file: bytes 0-7 are \"these ar\""),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn keras_prints_the_notebook_code() {
+    let out = convlab(&["keras", "--preset", "cnn-16", "--epochs", "20"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "tf.keras.layers.Conv2D(16, (3, 3), activation='relu', input_shape=(28, 28, 1)),"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("epochs=20, batch_size=32)"), "{text}");
+    let out = convlab(&["summary", "--layers", "conv:8,dense:10"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("Dense needs a flat input"),
+        "{}",
+        stderr(&out)
+    );
+}

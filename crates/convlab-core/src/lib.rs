@@ -4,7 +4,9 @@
 pub mod backend;
 pub mod data;
 pub mod features;
+pub mod keras;
 pub mod model;
+pub mod model_file;
 pub mod spec;
 pub mod summary;
 pub mod train;
@@ -12,7 +14,9 @@ pub mod train;
 pub use backend::{Backend, BackendKind};
 pub use data::{DataError, Dataset, CLASS_NAMES};
 pub use features::{feature_maps, FeatureMaps};
+pub use keras::keras_code;
 pub use model::Sequential;
+pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
 pub use summary::Summary;
 pub use train::{

@@ -351,6 +351,101 @@ impl ModelSpec {
         Ok(self.infer()?.iter().map(|i| i.params).sum())
     }
 
+    /// The compact text form used in URLs and on the command line, one item per layer:
+    /// `conv:32:3:relu,pool:2,conv:32:3:relu,pool:2,flatten,dense:128:relu,dense:10:softmax`.
+    pub fn to_text(&self) -> String {
+        self.layers
+            .iter()
+            .map(|layer| match *layer {
+                LayerSpec::Conv2D {
+                    filters,
+                    kernel,
+                    activation,
+                } => format!("conv:{filters}:{kernel}:{}", activation.keras_name()),
+                LayerSpec::MaxPool2D { pool } => format!("pool:{pool}"),
+                LayerSpec::Flatten => "flatten".to_string(),
+                LayerSpec::Dense { units, activation } => {
+                    format!("dense:{units}:{}", activation.keras_name())
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Parses the text form of [`to_text`](Self::to_text). As in Keras, a kernel left out is
+    /// 3, a pool left out is 2 and an activation left out is linear. Errors name the item.
+    /// The stack itself is checked by [`infer`](Self::infer), not here.
+    pub fn parse_text(text: &str) -> Result<ModelSpec, String> {
+        let mut layers = Vec::new();
+        for (index, item) in text.split(',').enumerate() {
+            let item = item.trim();
+            let fail = |problem: String| format!("layer {index} '{item}': {problem}");
+            let parts: Vec<&str> = item.split(':').map(str::trim).collect();
+            let count = |at: usize, what: &str, default: Option<usize>| match parts.get(at) {
+                Some(text) => text
+                    .parse::<usize>()
+                    .map_err(|_| fail(format!("{what} '{text}' is not a whole number"))),
+                None => default.ok_or_else(|| fail(format!("{what} is missing"))),
+            };
+            let activation = |at: usize| match parts.get(at).copied() {
+                None | Some("linear") | Some("none") => Ok(Activation::None),
+                Some("relu") => Ok(Activation::Relu),
+                Some("softmax") => Ok(Activation::Softmax),
+                Some(other) => Err(fail(format!(
+                    "unknown activation '{other}' (use relu, softmax or linear)"
+                ))),
+            };
+            let most = |n: usize| {
+                if parts.len() > n {
+                    Err(fail(format!("too many ':' parts (at most {n})")))
+                } else {
+                    Ok(())
+                }
+            };
+            let layer = match parts[0].to_ascii_lowercase().as_str() {
+                "conv" | "conv2d" => {
+                    most(4)?;
+                    LayerSpec::Conv2D {
+                        filters: count(1, "filters", None)?,
+                        kernel: count(2, "kernel", Some(3))?,
+                        activation: activation(3)?,
+                    }
+                }
+                "pool" | "maxpool" | "maxpooling2d" => {
+                    most(2)?;
+                    LayerSpec::MaxPool2D {
+                        pool: count(1, "pool", Some(2))?,
+                    }
+                }
+                "flatten" => {
+                    most(1)?;
+                    LayerSpec::Flatten
+                }
+                "dense" => {
+                    most(3)?;
+                    LayerSpec::Dense {
+                        units: count(1, "units", None)?,
+                        activation: activation(2)?,
+                    }
+                }
+                "" => return Err(fail("empty item".to_string())),
+                other => {
+                    return Err(fail(format!(
+                        "unknown layer '{other}' (use conv, pool, flatten or dense)"
+                    )))
+                }
+            };
+            layers.push(layer);
+            if layers.len() > MAX_LAYERS {
+                return Err(SpecError::TooManyLayers {
+                    count: text.split(',').count(),
+                }
+                .to_string());
+            }
+        }
+        Ok(ModelSpec { layers })
+    }
+
     /// Parses a model from JSON, as the page and the CLI accept it.
     pub fn from_json(json: &str) -> Result<ModelSpec, String> {
         serde_json::from_str(json).map_err(|e| format!("model spec is not valid JSON: {e}"))

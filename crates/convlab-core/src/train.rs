@@ -559,6 +559,15 @@ impl Trainer {
         &self.history
     }
 
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Training examples per epoch (the validation split left out).
+    pub fn train_len(&self) -> usize {
+        self.train.len()
+    }
+
     pub fn stop_reason(&self) -> Option<&StopReason> {
         self.stop_reason.as_ref()
     }

@@ -153,3 +153,43 @@ fn spec_round_trips_through_json() {
     let err = ModelSpec::from_json(r#"{"layers":[{"type":"Conv3D"}]}"#).unwrap_err();
     assert!(err.contains("Conv3D"), "{err}");
 }
+
+#[test]
+fn spec_round_trips_through_the_url_text_form() {
+    assert_eq!(
+        ModelSpec::preset("cnn").unwrap().to_text(),
+        "conv:32:3:relu,pool:2,conv:32:3:relu,pool:2,flatten,dense:128:relu,dense:10:softmax"
+    );
+    for name in convlab_core::PRESET_NAMES {
+        let spec = ModelSpec::preset(name).unwrap();
+        assert_eq!(ModelSpec::parse_text(&spec.to_text()).unwrap(), spec);
+    }
+    // Keras's defaults for what is left out: kernel 3, pool 2, linear activation.
+    let short = ModelSpec::parse_text("conv:16, pool, flatten, dense:10:softmax").unwrap();
+    assert_eq!(
+        short.to_text(),
+        "conv:16:3:linear,pool:2,flatten,dense:10:softmax"
+    );
+}
+
+#[test]
+fn bad_url_text_names_the_layer_and_the_part() {
+    let err = |text: &str| ModelSpec::parse_text(text).unwrap_err();
+    assert_eq!(
+        err("conv:32,pool:x"),
+        "layer 1 'pool:x': pool 'x' is not a whole number"
+    );
+    assert_eq!(
+        err("conv:32:3:tanh"),
+        "layer 0 'conv:32:3:tanh': unknown activation 'tanh' (use relu, softmax or linear)"
+    );
+    assert_eq!(
+        err("conv:32,lstm:8"),
+        "layer 1 'lstm:8': unknown layer 'lstm' (use conv, pool, flatten or dense)"
+    );
+    assert_eq!(err("dense"), "layer 0 'dense': units is missing");
+    assert_eq!(err("flatten,,dense:10"), "layer 1 '': empty item");
+    assert!(err(&vec!["flatten"; 100].join(",")).contains("at most 64"));
+    // Parsing is not validating: an impossible stack parses, and infer() refuses it.
+    assert!(ModelSpec::parse_text("dense:10").unwrap().infer().is_err());
+}
