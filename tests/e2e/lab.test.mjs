@@ -3,15 +3,12 @@
 // real dataset under data/. Run by scripts/test.sh after `trunk build --release`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { serve } from './server.mjs';
+import { inBrowser, setInput, text, waitForText } from './browser.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
-const SCREENSHOTS = join(ROOT, 'tests/e2e/screenshots');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const LOSS_MESSAGE = 'Reached the desired loss, so cancelling training!';
 
 let server;
@@ -19,51 +16,6 @@ before(async () => {
   server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
 });
 after(async () => server?.close());
-
-/** Runs `body(page)` in a fresh browser (with or without WebGPU); screenshots on failure. */
-async function inBrowser(name, { webgpu }, body) {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      ...(webgpu ? ['--enable-unsafe-webgpu'] : []),
-    ],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1600 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  try {
-    await body(page, errors);
-    assert.deepEqual(errors, [], 'the page logged no errors');
-  } catch (e) {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    const file = join(SCREENSHOTS, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    e.message += `\n(screenshot: ${file}; page errors: ${JSON.stringify(errors)})`;
-    throw e;
-  } finally {
-    await browser.close();
-  }
-}
-
-const text = (page, selector) => page.locator(selector).textContent();
-
-async function waitForText(page, selector, needle, timeout = 60_000) {
-  await page.waitForFunction(
-    ([s, n]) => document.querySelector(s)?.textContent.includes(n),
-    [selector, needle],
-    { timeout },
-  ).catch(async (e) => {
-    throw new Error(`${selector} never said "${needle}"; it says "${await text(page, selector)}" (${e.message})`);
-  });
-}
 
 async function openWithFixtures(page) {
   await page.goto(`${server.url}?data=fixtures/`);
@@ -82,10 +34,6 @@ function canvasStats(page, selector) {
     }
     return { layer: c.dataset.layer, width: c.width, height: c.height, colours: colours.size, mean: sum / (data.length / 4) };
   }));
-}
-
-async function setInput(page, selector, value) {
-  await page.fill(selector, String(value));
 }
 
 test('CPU fallback: edit the model, train with the lab callback, see feature maps and history', { timeout: 600_000 }, async () => {

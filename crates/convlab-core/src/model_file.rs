@@ -220,7 +220,11 @@ mod tests {
         let (loaded, read) = load(&file, &device).unwrap();
         assert_eq!(read, header);
         let images = Tensor::<4>::ones([2, 1, 28, 28], &device) * 0.5;
-        let before: Vec<f32> = model.forward(images.clone()).into_data().try_to_vec().unwrap();
+        let before: Vec<f32> = model
+            .forward(images.clone())
+            .into_data()
+            .try_to_vec()
+            .unwrap();
         let after: Vec<f32> = loaded.forward(images).into_data().try_to_vec().unwrap();
         assert_eq!(before, after);
         assert_eq!(read_header(&file).unwrap().spec, header.spec);

@@ -2,7 +2,7 @@
 //! this crate, so a message is built and matched as a Rust value and crosses `postMessage`
 //! through serde-wasm-bindgen (structured clone), never as hand-written JSON.
 
-use convlab_core::{BackendKind, FeatureMaps, ModelSpec, TrainConfig, TrainEvent};
+use convlab_core::{BackendKind, FeatureMaps, ModelHeader, ModelSpec, TrainConfig, TrainEvent};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
@@ -30,6 +30,24 @@ pub enum ToWorker {
         images: Vec<usize>,
         seed: u64,
     },
+    /// The last trained (or loaded) model as a `.convlab` file, for `destination`.
+    ExportModel { destination: Destination },
+    /// Rebuild the model in a `.convlab` file and evaluate it on the test set; it becomes the
+    /// model whose feature maps are shown.
+    LoadModel {
+        /// Where the bytes came from, for messages ("cnn.convlab", "saved model 'x'").
+        origin: String,
+        #[serde(with = "serde_bytes")]
+        file: Vec<u8>,
+    },
+}
+
+/// Where an exported model goes: a download, or the browser's IndexedDB under a name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Destination {
+    File,
+    Browser { name: String },
 }
 
 /// One of the four dataset files while it downloads.
@@ -106,6 +124,19 @@ pub enum FromWorker {
         images: Vec<usize>,
         labels: Vec<u8>,
         trained: bool,
+    },
+    /// The `.convlab` file of the last trained or loaded model.
+    ModelExported {
+        destination: Destination,
+        header: ModelHeader,
+        #[serde(with = "serde_bytes")]
+        file: Vec<u8>,
+    },
+    /// A model file was loaded and evaluated on the test set.
+    ModelLoaded {
+        origin: String,
+        header: ModelHeader,
+        test: TestResult,
     },
     /// A request failed; `request` names it ("train", "feature_maps", ...).
     Failed {

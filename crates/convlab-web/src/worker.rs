@@ -6,11 +6,11 @@
 
 use crate::fetch;
 use crate::gpu::choose_backend;
-use crate::protocol::{FileProgress, FromWorker, TestResult, ToWorker, SAMPLE_COUNT};
+use crate::protocol::{Destination, FileProgress, FromWorker, TestResult, ToWorker, SAMPLE_COUNT};
 use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
-    evaluate, feature_maps, Backend, Dataset, ModelSpec, Sequential, StopHandle, TrainConfig,
-    TrainError, Trainer,
+    evaluate, feature_maps, model_file, Backend, Dataset, ModelHeader, ModelSpec, Sequential,
+    StopHandle, TrainConfig, TrainError, Trainer, TrainingInfo,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -34,9 +34,9 @@ impl StopSlot {
     }
 }
 
-/// The last trained model and the architecture it was trained for.
+/// The last trained (or loaded) model and what its file header says about it.
 struct TrainedModel {
-    spec: ModelSpec,
+    header: ModelHeader,
     model: Sequential,
     backend: Backend,
 }
@@ -82,6 +82,20 @@ impl Session {
                 }
             }
             ToWorker::Stop => self.stop.request_stop(),
+            ToWorker::ExportModel { destination } => match self.export(destination) {
+                Ok(reply) => emit(reply),
+                Err(message) => emit(FromWorker::Failed {
+                    request: "export_model".into(),
+                    message,
+                }),
+            },
+            ToWorker::LoadModel { origin, file } => match self.load_model(origin, &file).await {
+                Ok(reply) => emit(reply),
+                Err(message) => emit(FromWorker::Failed {
+                    request: "load_model".into(),
+                    message,
+                }),
+            },
             ToWorker::FeatureMaps { spec, images, seed } => {
                 match self.feature_maps(&spec, &images, seed).await {
                     Ok(reply) => emit(reply),
@@ -194,6 +208,7 @@ impl Session {
         let (Some(train), Some(test)) = (&self.train, &self.test) else {
             return Err("the dataset is not loaded yet".to_string());
         };
+        let config_used = config.clone();
         let data = match train_limit {
             Some(0) => return Err("train on at least one image".to_string()),
             Some(n) => train.take(n),
@@ -214,22 +229,59 @@ impl Session {
         let evaluation = evaluate(trainer.model(), test, trainer.device())
             .await
             .map_err(|e| format!("evaluating on the test set failed: {e}"))?;
-        let confusion = evaluation
-            .confusion_matrix(&test.labels)
-            .iter()
-            .map(|row| row.to_vec())
-            .collect();
+        let info = TrainingInfo {
+            config: config_used,
+            epochs_run: trainer.history().len(),
+            train_images: trainer.train_len(),
+            test_accuracy: Some(evaluation.accuracy),
+        };
         self.trained = Some(TrainedModel {
-            spec,
+            header: ModelHeader::new(spec, Some(info)),
             model: trainer.model().clone(),
             backend,
         });
-        emit(FromWorker::Tested(TestResult {
-            loss: evaluation.loss,
-            accuracy: evaluation.accuracy,
-            confusion,
-        }));
+        emit(FromWorker::Tested(test_result(&evaluation, test)));
         Ok(())
+    }
+
+    /// The last trained or loaded model as a `.convlab` file.
+    fn export(&self, destination: Destination) -> Result<FromWorker, String> {
+        let trained = self
+            .trained
+            .as_ref()
+            .ok_or("there is no trained model yet: train one (or load one) first")?;
+        Ok(FromWorker::ModelExported {
+            destination,
+            header: trained.header.clone(),
+            file: model_file::save(&trained.model, &trained.header)?,
+        })
+    }
+
+    /// Rebuilds the model in `file` and evaluates it on the test set.
+    async fn load_model(&mut self, origin: String, file: &[u8]) -> Result<FromWorker, String> {
+        let Some(test) = &self.test else {
+            return Err("the dataset is not loaded yet".to_string());
+        };
+        let backend = match &self.backend {
+            Some(backend) => backend.clone(),
+            None => Backend::cpu(),
+        };
+        let (model, header) = model_file::load(file, &backend.device.clone().autodiff())
+            .map_err(|e| format!("{origin}: {e}"))?;
+        let evaluation = evaluate(&model, test, &backend.device)
+            .await
+            .map_err(|e| format!("evaluating {origin} on the test set failed: {e}"))?;
+        let result = test_result(&evaluation, test);
+        self.trained = Some(TrainedModel {
+            header: header.clone(),
+            model,
+            backend,
+        });
+        Ok(FromWorker::ModelLoaded {
+            origin,
+            header,
+            test: result,
+        })
     }
 
     async fn feature_maps(
@@ -242,7 +294,7 @@ impl Session {
             return Err("the dataset is not loaded yet".to_string());
         };
         let (model, device, trained) = match &self.trained {
-            Some(t) if &t.spec == spec => (t.model.clone(), t.backend.device.clone(), true),
+            Some(t) if &t.header.spec == spec => (t.model.clone(), t.backend.device.clone(), true),
             _ => {
                 let device = self
                     .backend
@@ -264,6 +316,18 @@ impl Session {
             labels: images.iter().map(|&i| test.labels[i]).collect(),
             trained,
         })
+    }
+}
+
+fn test_result(evaluation: &convlab_core::Evaluation, test: &Dataset) -> TestResult {
+    TestResult {
+        loss: evaluation.loss,
+        accuracy: evaluation.accuracy,
+        confusion: evaluation
+            .confusion_matrix(&test.labels)
+            .iter()
+            .map(|row| row.to_vec())
+            .collect(),
     }
 }
 

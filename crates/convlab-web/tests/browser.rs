@@ -8,7 +8,7 @@ use convlab_core::{
     evaluate, Dataset, ModelSpec, StopReason, TrainConfig, TrainEvent, Trainer,
     LOSS_THRESHOLD_MESSAGE,
 };
-use convlab_web::protocol::{FromWorker, ToWorker};
+use convlab_web::protocol::{Destination, FromWorker, ToWorker};
 use convlab_web::worker::{Session, StopSlot};
 use convlab_web::{choose_backend, webgpu_adapter_available};
 use wasm_bindgen::prelude::*;
@@ -233,6 +233,33 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         ]
     );
 
+    // The trained model as a .convlab file, loaded back: the same test accuracy.
+    let accuracy = result.accuracy;
+    let mut replies = Vec::new();
+    let export = ToWorker::ExportModel {
+        destination: Destination::File,
+    };
+    session.handle(export, &mut |r| replies.push(r)).await;
+    let [FromWorker::ModelExported { file, header, .. }] = &replies[..] else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(header.spec, spec);
+    assert_eq!(
+        header.trained.as_ref().unwrap().test_accuracy,
+        Some(accuracy)
+    );
+    let load = ToWorker::LoadModel {
+        origin: "cnn16.convlab".into(),
+        file: file.clone(),
+    };
+    let mut replies = Vec::new();
+    session.handle(load, &mut |r| replies.push(r)).await;
+    let [FromWorker::ModelLoaded { test, header, .. }] = &replies[..] else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(test.accuracy, accuracy);
+    assert_eq!(header.spec, spec);
+
     // Stop between batches: the request lands through the slot while training runs.
     let mut replies = Vec::new();
     let long = ToWorker::Train {
@@ -288,6 +315,15 @@ async fn worker_session_refuses_bad_requests() {
         matches!(&replies[..], [FromWorker::Failed { request, message }] if request == "train" && message.contains("not loaded")),
         "{replies:?}"
     );
+    let mut replies = Vec::new();
+    let export = ToWorker::ExportModel {
+        destination: Destination::File,
+    };
+    session.handle(export, &mut |r| replies.push(r)).await;
+    assert!(
+        matches!(&replies[..], [FromWorker::Failed { request, message }] if request == "export_model" && message.contains("no trained model")),
+        "{replies:?}"
+    );
 
     let test = fixture().take(10);
     session.set_data(fixture().take(100), test);
@@ -306,6 +342,11 @@ async fn worker_session_refuses_bad_requests() {
         prefer_webgpu: false,
     };
     session.handle(train, &mut |r| replies.push(r)).await;
+    let load = ToWorker::LoadModel {
+        origin: "notes.txt".into(),
+        file: b"my notes, not a model".to_vec(),
+    };
+    session.handle(load, &mut |r| replies.push(r)).await;
     let messages: Vec<&str> = replies
         .iter()
         .filter_map(|r| match r {
@@ -313,7 +354,12 @@ async fn worker_session_refuses_bad_requests() {
             _ => None,
         })
         .collect();
-    assert_eq!(messages.len(), 2, "{replies:?}");
+    assert_eq!(messages.len(), 3, "{replies:?}");
+    assert!(
+        messages[2].starts_with("notes.txt: not a convlab model file"),
+        "{}",
+        messages[2]
+    );
     assert!(
         messages[0].contains("image 10 is out of range"),
         "{}",

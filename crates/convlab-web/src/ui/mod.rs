@@ -5,16 +5,23 @@
 pub mod charts;
 pub mod dom;
 pub mod editor;
+pub mod embed;
 pub mod history;
 pub mod maps;
+pub mod models;
 pub mod settings;
+pub mod setup;
 
-use crate::protocol::{FromWorker, TestResult, ToWorker};
+use crate::protocol::{Destination, FromWorker, TestResult, ToWorker};
 use convlab_core::summary::thousands;
-use convlab_core::{EpochMetrics, FeatureMaps, ModelSpec, Summary, TrainEvent, CLASS_NAMES};
+use convlab_core::{
+    keras_code, EpochMetrics, FeatureMaps, ModelHeader, ModelSpec, StopReason, Summary, TrainEvent,
+    CLASS_NAMES,
+};
 use dom::{
     by_id, escape, input, percent, select, set_disabled, set_hidden, set_html, set_text, show_error,
 };
+use embed::{HostCommand, HostEvent};
 use history::RunRecord;
 use settings::{SavedState, Settings};
 use std::cell::RefCell;
@@ -61,6 +68,15 @@ struct App {
     backend: String,
     runs: Vec<RunRecord>,
     maps: Option<ShownMaps>,
+    /// Where `state` is saved (the lab's key, or one per URL experiment).
+    storage_key: String,
+    /// The URL's query, for "Reset to the exercise".
+    url_pairs: Vec<(String, String)>,
+    embedding: setup::Embedding,
+    /// The worker holds a trained or loaded model that can be saved.
+    has_model: bool,
+    /// The host page has been told the lab is ready.
+    ready_sent: bool,
 }
 
 thread_local! {
@@ -111,7 +127,29 @@ pub fn start() {
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
 
-    let (state, state_problem) = SavedState::load();
+    let url_pairs = settings::query_pairs();
+    let storage_key = if setup::has_experiment(&url_pairs) {
+        format!(
+            "{}?{}",
+            settings::STORAGE_KEY,
+            setup::experiment_key(&url_pairs)
+        )
+    } else {
+        settings::STORAGE_KEY.to_string()
+    };
+    let (mut state, stored, state_problem) = SavedState::load(&storage_key);
+    // The URL sets the exercise up once; the student's edits of it are then kept (and "Reset
+    // to the exercise" puts the URL's setup back).
+    let mut setup_problems = if stored {
+        Vec::new()
+    } else {
+        setup::apply_experiment(&url_pairs, &mut state)
+    };
+    if let Some((_, data)) = url_pairs.iter().rev().find(|(k, _)| k == "data") {
+        state.data_url = data.clone();
+    }
+    let (embedding, embed_problems) = setup::embedding(&url_pairs);
+    setup_problems.extend(embed_problems);
     let (runs, history_problem) = history::load();
     let app = App {
         worker,
@@ -126,6 +164,11 @@ pub fn start() {
         backend: String::new(),
         runs,
         maps: None,
+        storage_key,
+        url_pairs,
+        embedding,
+        has_model: false,
+        ready_sent: false,
     };
     app.state.settings.show();
     input("data-url").set_value(&app.state.data_url);
@@ -141,9 +184,29 @@ pub fn start() {
         if !problems.is_empty() {
             show_error("settings-error", Some(&problems.join("; ")));
         }
+        if !setup_problems.is_empty() {
+            show_error(
+                "setup-error",
+                Some(&format!(
+                    "This page's URL has settings convlab could not use: {}",
+                    setup_problems.join("; ")
+                )),
+            );
+        }
+        set_hidden("setup-reset", !setup::has_experiment(&app.url_pairs));
+        app.apply_embedding();
+        app.render_models();
         set_text("data-status", "Starting the training worker…");
     });
     wire_controls();
+    let allow = APP.with(|a| {
+        a.borrow()
+            .as_ref()
+            .map(|a| a.embedding.allow.clone())
+            .unwrap_or_default()
+    });
+    embed::listen(allow, |command| with_app(|app| app.on_command(command)));
+    register_service_worker();
     wasm_bindgen_futures::spawn_local(async {
         let adapter = crate::gpu::webgpu_adapter().await;
         with_app(|app| {
@@ -256,12 +319,126 @@ fn wire_controls() {
     dom::on("fm-image", "change", |_| {
         with_app(|app| app.render_all_filters())
     });
+    dom::on("share", "click", |_| with_app(|app| app.share()));
+    dom::on("setup-reset", "click", |_| {
+        with_app(|app| app.reset_to_exercise())
+    });
+    dom::on("code-copy", "click", |_| {
+        copy_text(
+            &by_id("keras-code").text_content().unwrap_or_default(),
+            "code-status",
+        )
+    });
+    dom::on("model-save-file", "click", |_| {
+        with_app(|app| {
+            app.send(&ToWorker::ExportModel {
+                destination: Destination::File,
+            })
+        })
+    });
+    dom::on("model-save-browser", "click", |_| {
+        with_app(|app| {
+            let name = input("model-name").value().trim().to_string();
+            if name.is_empty() {
+                return show_error(
+                    "models-error",
+                    Some("Give the model a name to save it under."),
+                );
+            }
+            app.send(&ToWorker::ExportModel {
+                destination: Destination::Browser { name },
+            })
+        })
+    });
+    dom::on("model-file", "change", |_| {
+        wasm_bindgen_futures::spawn_local(async {
+            match models::picked_file("model-file").await {
+                Ok(Some((name, file))) => with_app(|app| app.load_model(name, file)),
+                Ok(None) => {}
+                Err(e) => show_error("models-error", Some(&e)),
+            }
+            input("model-file").set_value("");
+        })
+    });
+    dom::on("models-list", "click", |event| {
+        let Some(target) = dom::event_target(&event) else {
+            return;
+        };
+        if let Some(id) = target
+            .get_attribute("data-load-model")
+            .and_then(|i| i.parse::<f64>().ok())
+        {
+            let name = target
+                .closest("tr")
+                .ok()
+                .flatten()
+                .and_then(|row| row.first_element_child())
+                .and_then(|cell| cell.text_content())
+                .unwrap_or_default();
+            wasm_bindgen_futures::spawn_local(async move {
+                match models::file(id).await {
+                    Ok(file) => {
+                        with_app(|app| app.load_model(format!("saved model '{name}'"), file))
+                    }
+                    Err(e) => show_error("models-error", Some(&e)),
+                }
+            });
+        } else if let Some(id) = target
+            .get_attribute("data-delete-model")
+            .and_then(|i| i.parse::<f64>().ok())
+        {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = models::delete(id).await {
+                    show_error("models-error", Some(&e));
+                }
+                with_app(|app| app.render_models());
+            });
+        }
+    });
     dom::on("history-clear", "click", |_| {
         with_app(|app| {
             app.runs.clear();
             app.save_history();
             app.render_history();
         })
+    });
+}
+
+/// Keeps the page and its data usable offline once loaded (see www/sw.js). Only where the
+/// browser offers service workers (a secure context: https or localhost).
+fn register_service_worker() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let navigator = window.navigator();
+    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        return;
+    }
+    let registration = navigator.service_worker().register("sw.js");
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = wasm_bindgen_futures::JsFuture::from(registration).await {
+            embed::warn(&format!(
+                "convlab: offline use is off, the service worker did not register: {e:?}"
+            ));
+        }
+    });
+}
+
+/// Copies `text` to the clipboard; says how it went in the element `status`.
+fn copy_text(text: &str, status: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    let status = status.to_string();
+    wasm_bindgen_futures::spawn_local(async move {
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(_) => set_text(&status, "Copied."),
+            Err(_) => set_text(
+                &status,
+                "The browser did not allow copying: select the text and copy it.",
+            ),
+        }
     });
 }
 
@@ -278,6 +455,245 @@ fn now_local() -> String {
 }
 
 impl App {
+    /// Tells the host page (when embedded) what happened.
+    fn post(&self, event: &HostEvent) {
+        embed::post(event, &self.embedding.allow, self.embedding.id.as_deref());
+    }
+
+    /// Shows only the author's panels, hides their hidden controls (locks: refresh_buttons).
+    fn apply_embedding(&self) {
+        if let Some(shown) = &self.embedding.panels {
+            for (_, id) in setup::PANELS {
+                set_hidden(id, !shown.contains(&id));
+            }
+        }
+        for id in &self.embedding.hidden {
+            set_hidden(id, true);
+        }
+    }
+
+    fn on_command(&mut self, command: HostCommand) {
+        let fail = |app: &App, command: &str, message: String| {
+            app.post(&HostEvent::CommandFailed {
+                command: command.to_string(),
+                message,
+            })
+        };
+        match command {
+            HostCommand::LoadPreset { preset } => match ModelSpec::preset(&preset) {
+                Some(spec) if !self.training => {
+                    self.state.spec = spec;
+                    self.state.preset = preset;
+                    self.field_error = None;
+                    select("preset").set_value(&self.state.preset);
+                    self.render_editor();
+                }
+                Some(_) => fail(self, "load_preset", "training is running".into()),
+                None => fail(self, "load_preset", format!("unknown preset '{preset}'")),
+            },
+            HostCommand::SetLayers { layers } => match ModelSpec::parse_text(&layers) {
+                Ok(_) if self.training => fail(self, "set_layers", "training is running".into()),
+                Ok(spec) => {
+                    self.state.spec = spec;
+                    self.field_error = None;
+                    self.mark_custom();
+                    self.render_editor();
+                }
+                Err(e) => fail(self, "set_layers", e),
+            },
+            HostCommand::Start => {
+                if self.training {
+                    fail(self, "start", "training is already running".into());
+                } else if self.data.is_none() {
+                    fail(self, "start", "the dataset is not loaded yet".into());
+                } else if !self.model_ok() {
+                    fail(self, "start", "the model cannot be built".into());
+                } else if let Err(e) = Settings::read() {
+                    fail(self, "start", e);
+                } else {
+                    self.train();
+                }
+            }
+            HostCommand::Stop => {
+                if self.training {
+                    self.send(&ToWorker::Stop);
+                    set_text("train-status", "Stopping before the next batch…");
+                }
+            }
+        }
+    }
+
+    /// Puts a link that restores this experiment in the share box and on the clipboard.
+    fn share(&self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let location = window.location();
+        let base = format!(
+            "{}{}",
+            location.origin().unwrap_or_default(),
+            location.pathname().unwrap_or_default()
+        );
+        let data = (self.state.data_url != SavedState::default().data_url)
+            .then_some(self.state.data_url.as_str());
+        let link = format!("{base}?{}", setup::share_query(&self.state, data));
+        let field = input("share-link");
+        field.set_value(&link);
+        set_hidden("share-link", false);
+        field.select();
+        copy_text(&link, "share-status");
+    }
+
+    /// Puts back the model and settings the page's URL sets up, dropping the student's edits.
+    fn reset_to_exercise(&mut self) {
+        if self.training {
+            return;
+        }
+        let mut state = SavedState {
+            data_url: self.state.data_url.clone(),
+            ..SavedState::default()
+        };
+        let problems = setup::apply_experiment(&self.url_pairs, &mut state);
+        self.state = state;
+        self.field_error = None;
+        self.state.settings.show();
+        select("preset").set_value(&self.state.preset);
+        self.render_editor();
+        self.settings_changed();
+        if !problems.is_empty() {
+            show_error("setup-error", Some(&problems.join("; ")));
+        }
+    }
+
+    fn render_code(&self) {
+        let limit = self.state.settings.train_limit;
+        set_text(
+            "keras-code",
+            &keras_code(
+                &self.state.spec,
+                &self.state.settings.train_config(),
+                Some(limit),
+            ),
+        );
+    }
+
+    fn render_models(&self) {
+        wasm_bindgen_futures::spawn_local(async {
+            match models::list().await {
+                Ok(list) => set_html(
+                    "models-list",
+                    &format!(
+                        "<thead><tr><th>Name</th><th>Architecture</th><th>Params</th><th>Test acc</th><th>Saved</th><th>Size</th><th></th></tr></thead><tbody>{}</tbody>",
+                        models::rows_html(&list)
+                    ),
+                ),
+                Err(e) => show_error("models-error", Some(&e)),
+            }
+        });
+    }
+
+    fn load_model(&mut self, origin: String, file: Vec<u8>) {
+        if self.training {
+            return;
+        }
+        if self.data.is_none() {
+            return show_error(
+                "models-error",
+                Some("Load the dataset first: a loaded model is evaluated on the test images."),
+            );
+        }
+        show_error("models-error", None);
+        set_text("models-status", &format!("Loading {origin}…"));
+        self.send(&ToWorker::LoadModel { origin, file });
+    }
+
+    fn on_exported(&mut self, destination: Destination, header: ModelHeader, file: Vec<u8>) {
+        show_error("models-error", None);
+        let architecture = editor::short_name(&header.spec);
+        let accuracy = header.trained.as_ref().and_then(|t| t.test_accuracy);
+        match destination {
+            Destination::File => {
+                let name = input("model-name").value();
+                let stem: String = name
+                    .trim()
+                    .chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let stem = if stem.is_empty() {
+                    architecture.clone()
+                } else {
+                    stem
+                };
+                let file_name = format!("{stem}.{}", convlab_core::model_file::EXTENSION);
+                match models::download(&file_name, &file) {
+                    Ok(()) => set_text(
+                        "models-status",
+                        &format!(
+                            "Downloaded {file_name} ({:.0} kB).",
+                            file.len() as f64 / 1000.0
+                        ),
+                    ),
+                    Err(e) => show_error("models-error", Some(&e)),
+                }
+            }
+            Destination::Browser { name } => {
+                let params = header.spec.param_count().unwrap_or(0);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let saved = now_local();
+                    match models::save(&name, &architecture, params, accuracy, &saved, &file).await
+                    {
+                        Ok(()) => {
+                            set_text("models-status", &format!("Saved '{name}' in this browser."));
+                            with_app(|app| app.render_models());
+                        }
+                        Err(e) => show_error("models-error", Some(&e)),
+                    }
+                });
+            }
+        }
+    }
+
+    fn on_model_loaded(&mut self, origin: String, header: ModelHeader, test: TestResult) {
+        self.has_model = true;
+        self.state.spec = header.spec.clone();
+        self.field_error = None;
+        self.mark_custom();
+        self.render_editor();
+        let when_saved = header
+            .trained
+            .as_ref()
+            .and_then(|t| t.test_accuracy)
+            .map(|a| format!(" (when saved: {a:.4})"))
+            .unwrap_or_default();
+        set_text(
+            "models-status",
+            &format!(
+                "Loaded {origin}: {}, test accuracy {:.4}{when_saved}.",
+                editor::short_name(&header.spec),
+                test.accuracy
+            ),
+        );
+        set_text(
+            "test-result",
+            &format!(
+                "Loaded model ({origin}): test loss {:.4} · test accuracy {:.4} ({} on {} test images)",
+                test.loss,
+                test.accuracy,
+                percent(test.accuracy),
+                thousands(self.data.as_ref().map_or(0, |d| d.test))
+            ),
+        );
+        set_html("confusion", &confusion_html(&test));
+        self.refresh_buttons();
+        self.request_maps();
+    }
+
     fn send(&self, request: &ToWorker) {
         match request.to_js() {
             Ok(value) => {
@@ -353,6 +769,14 @@ impl App {
                 self.data = Some(DataInfo { test });
                 self.refresh_buttons();
                 self.request_maps();
+                if !self.ready_sent {
+                    self.ready_sent = true;
+                    self.post(&HostEvent::Ready {
+                        preset: self.state.preset.clone(),
+                        layers: self.state.spec.to_text(),
+                        params: self.state.spec.param_count().unwrap_or(0),
+                    });
+                }
             }
             FromWorker::DataFailed { message } => {
                 self.data_loading = false;
@@ -389,9 +813,22 @@ impl App {
                 });
                 self.render_maps();
             }
+            FromWorker::ModelExported {
+                destination,
+                header,
+                file,
+            } => self.on_exported(destination, header, file),
+            FromWorker::ModelLoaded {
+                origin,
+                header,
+                test,
+            } => self.on_model_loaded(origin, header, test),
             FromWorker::Failed { request, message } => {
                 if request == "feature_maps" {
                     set_text("fm-status", &message);
+                } else if request == "load_model" || request == "export_model" {
+                    set_text("models-status", "");
+                    show_error("models-error", Some(&message));
                 } else {
                     show_error(
                         "settings-error",
@@ -402,6 +839,10 @@ impl App {
                     self.training = false;
                     set_text("train-status", "Training did not run.");
                     self.refresh_buttons();
+                    self.post(&HostEvent::CommandFailed {
+                        command: "start".into(),
+                        message,
+                    });
                 }
             }
         }
@@ -482,6 +923,7 @@ impl App {
                 }
             }
         }
+        self.render_code();
         match &problem {
             Some((message, _)) => {
                 show_error(
@@ -509,6 +951,7 @@ impl App {
             }
             Err(e) => show_error("settings-error", Some(&e)),
         }
+        self.render_code();
         self.refresh_buttons();
     }
 
@@ -522,10 +965,17 @@ impl App {
         set_disabled("preset", self.training);
         set_disabled("data-load", self.training || self.data_loading);
         set_disabled("fm-show", self.training || self.data.is_none());
+        set_disabled("model-save-file", self.training || !self.has_model);
+        set_disabled("model-save-browser", self.training || !self.has_model);
+        set_disabled("model-file", self.training || self.data.is_none());
+        // The author's locks hold whatever the page's state.
+        for id in &self.embedding.locked {
+            set_disabled(id, true);
+        }
     }
 
     fn save_state(&self) {
-        if let Err(e) = self.state.save() {
+        if let Err(e) = self.state.save(&self.storage_key) {
             show_error("settings-error", Some(&e));
         }
     }
@@ -559,6 +1009,13 @@ impl App {
         set_text("train-status", "Starting…");
         self.draw_charts();
         self.refresh_buttons();
+        self.post(&HostEvent::TrainingStarted {
+            layers: spec.to_text(),
+            params: spec.param_count().unwrap_or(0),
+            epochs: settings.epochs,
+            batch_size: settings.batch_size,
+            train_images: settings.train_limit,
+        });
         self.send(&ToWorker::Train {
             spec,
             config: settings.train_config(),
@@ -626,10 +1083,31 @@ impl App {
                     "train-progress",
                     metrics.epoch as f64 / run.epochs.max(1) as f64,
                 );
+                let event = HostEvent::EpochEnd {
+                    epochs: run.epochs,
+                    metrics: metrics.clone(),
+                };
                 run.history.push(metrics);
                 self.draw_charts();
+                self.post(&event);
             }
-            TrainEvent::Stopped { epoch, message, .. } => {
+            TrainEvent::Stopped {
+                epoch,
+                message,
+                reason,
+            } => {
+                let reason = match reason {
+                    StopReason::LossThreshold { .. } => "loss_threshold",
+                    StopReason::EarlyStopping { .. } => "early_stopping",
+                    StopReason::NonFinite { .. } => "not_finite",
+                    StopReason::Requested => "stopped",
+                };
+                self.post(&HostEvent::EarlyStop {
+                    epoch,
+                    reason: reason.to_string(),
+                    message: message.clone(),
+                });
+                let Some(run) = &mut self.run else { return };
                 append_log(&format!("{message}\n"));
                 set_html(
                     "callback-message",
@@ -648,6 +1126,7 @@ impl App {
 
     fn on_tested(&mut self, result: TestResult) {
         self.training = false;
+        self.has_model = true;
         set_text(
             "test-result",
             &format!(
@@ -698,6 +1177,16 @@ impl App {
             });
             self.save_history();
             self.render_history();
+            self.post(&HostEvent::Finished {
+                test_loss: result.loss,
+                test_accuracy: result.accuracy,
+                epochs_run: run.history.len(),
+                layers: run.spec.to_text(),
+                params: run.params,
+                summary: Summary::of(&run.spec)
+                    .map(|s| s.to_table("sequential"))
+                    .unwrap_or_default(),
+            });
         }
         self.refresh_buttons();
         self.request_maps();

@@ -4,8 +4,11 @@
 use super::dom::input;
 use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, TrainConfig};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
 
-const STORAGE_KEY: &str = "convlab.state.v1";
+/// Where the lab's own state is kept; a URL that sets up an experiment keeps its edits under
+/// this key plus the experiment, so opening a course's exercise never overwrites the lab.
+pub const STORAGE_KEY: &str = "convlab.state.v1";
 
 /// What the settings form holds, checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,38 +169,55 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-fn query_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()?
-        .get(name)
+/// The page URL's query as (name, value) pairs, decoded.
+pub fn query_pairs() -> Vec<(String, String)> {
+    let Some(search) = web_sys::window().and_then(|w| w.location().search().ok()) else {
+        return Vec::new();
+    };
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return Vec::new();
+    };
+    let Ok(Some(entries)) = js_sys::try_iter(&params) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pair: js_sys::Array = entry.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }
 
 impl SavedState {
-    /// The saved state (or the defaults), with `?data=` from the page's URL taking precedence.
-    pub fn load() -> (SavedState, Option<String>) {
-        let stored = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
-        let (mut state, problem) = match stored.map(|text| serde_json::from_str::<SavedState>(&text)) {
-            None => (SavedState::default(), None),
-            Some(Ok(state)) => (state, None),
-            Some(Err(e)) => (
-                SavedState::default(),
-                Some(format!("the saved model and settings could not be read ({e}); starting from the lab's CNN")),
-            ),
-        };
-        if let Some(data) = query_param("data") {
-            state.data_url = data;
+    /// The state saved under `key` (or the defaults), and whether there was one. A copy that
+    /// cannot be read is kept aside, not overwritten, and named in the message.
+    pub fn load(key: &str) -> (SavedState, bool, Option<String>) {
+        let stored = storage().and_then(|s| s.get_item(key).ok().flatten());
+        match stored.map(|text| (serde_json::from_str::<SavedState>(&text), text)) {
+            None => (SavedState::default(), false, None),
+            Some((Ok(state), _)) => (state, true, None),
+            Some((Err(e), text)) => {
+                let aside = format!("{key}.unreadable");
+                if let Some(s) = storage() {
+                    let _ = s.set_item(&aside, &text);
+                }
+                (
+                    SavedState::default(),
+                    false,
+                    Some(format!("the saved model and settings could not be read ({e}); starting from the lab's CNN (the old copy is kept in local storage as '{aside}')")),
+                )
+            }
         }
-        (state, problem)
     }
 
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self, key: &str) -> Result<(), String> {
         let text = serde_json::to_string(self).map_err(|e| e.to_string())?;
         storage()
             .ok_or(
                 "this browser gives the page no local storage; settings will not survive a reload",
             )?
-            .set_item(STORAGE_KEY, &text)
+            .set_item(key, &text)
             .map_err(|_| "local storage refused the settings (full?)".to_string())
     }
 }

@@ -1,0 +1,522 @@
+//! The page's setup from its URL: the experiment (model and training settings) that a shared
+//! link or a course author's `<iframe src>` carries, and how an embedded lab looks (panels
+//! shown, controls locked or hidden, origins allowed to send commands). Every value is checked
+//! like the form's own input; a bad one is named, and the rest still applies.
+//!
+//! Plain functions over `(name, value)` pairs, so the rules are tested natively.
+
+use super::settings::{SavedState, Settings};
+use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, PRESET_NAMES};
+
+/// Parameters that describe the experiment; a share link writes all of them.
+pub const EXPERIMENT_PARAMS: [&str; 11] = [
+    "preset",
+    "layers",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "validation_split",
+    "train_images",
+    "webgpu",
+    "stop_at_loss",
+    "early_stopping",
+];
+
+/// Parameters that shape an embedded lab rather than the experiment.
+pub const EMBED_PARAMS: [&str; 6] = ["data", "panels", "lock", "hide", "allow", "id"];
+
+/// Page sections an author can choose with `panels=` (name, element id).
+pub const PANELS: [(&str, &str); 7] = [
+    ("data", "data-panel"),
+    ("model", "model-panel"),
+    ("code", "code-panel"),
+    ("train", "train-panel"),
+    ("maps", "maps-panel"),
+    ("history", "history-panel"),
+    ("models", "models-panel"),
+];
+
+/// Controls an author can lock with `lock=` (name, element ids disabled).
+pub const LOCKABLE: [(&str, &[&str]); 4] = [
+    ("model", &["preset", "editor"]),
+    ("settings", &["settings"]),
+    ("data", &["data-url", "data-load"]),
+    ("maps", &["fm-images", "fm-filter"]),
+];
+
+/// Controls an author can hide with `hide=` (name, element ids hidden).
+pub const HIDEABLE: [(&str, &[&str]); 6] = [
+    ("share", &["share-bar"]),
+    ("preset", &["preset-label"]),
+    ("editor", &["editor"]),
+    ("settings", &["settings"]),
+    ("data-url", &["data-source"]),
+    ("stop", &["stop"]),
+];
+
+/// How an embedded lab looks and whom it listens to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Embedding {
+    /// Element ids of the panels to show; `None` shows all.
+    pub panels: Option<Vec<&'static str>>,
+    /// Element ids to keep disabled.
+    pub locked: Vec<&'static str>,
+    /// Element ids to hide.
+    pub hidden: Vec<&'static str>,
+    /// Origins whose `postMessage` commands are obeyed, and to which events are posted.
+    pub allow: Vec<String>,
+    /// The author's name for this lab, echoed in every event (`id=`).
+    pub id: Option<String>,
+}
+
+/// Whether the URL sets up an experiment (the page then keeps its edits under their own key).
+pub fn has_experiment(pairs: &[(String, String)]) -> bool {
+    pairs
+        .iter()
+        .any(|(k, _)| EXPERIMENT_PARAMS.contains(&k.as_str()))
+}
+
+/// The experiment parameters of the URL in a fixed order: the key its edits are saved under.
+pub fn experiment_key(pairs: &[(String, String)]) -> String {
+    let mut parts: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| EXPERIMENT_PARAMS.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    parts.sort();
+    parts.join("&")
+}
+
+fn number<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T, String> {
+    value
+        .trim()
+        .parse::<T>()
+        .map_err(|_| format!("URL parameter {name}='{value}' is not {what}"))
+}
+
+fn switch(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "1" | "true" | "on" | "yes" => Ok(true),
+        "0" | "false" | "off" | "no" => Ok(false),
+        _ => Err(format!(
+            "URL parameter {name}='{value}' is not on or off (use 1 or 0)"
+        )),
+    }
+}
+
+fn monitor(name: &str) -> Option<Monitor> {
+    [
+        Monitor::Loss,
+        Monitor::ValLoss,
+        Monitor::Accuracy,
+        Monitor::ValAccuracy,
+    ]
+    .into_iter()
+    .find(|m| m.name() == name)
+}
+
+/// `monitor:patience:min_delta[:restore]`, e.g. `val_loss:2:0:restore`, or `off`.
+fn early_stopping(value: &str, settings: &mut Settings) -> Result<(), String> {
+    let fail = |problem: &str| {
+        format!("URL parameter early_stopping='{value}': {problem} (write monitor:patience:min_delta[:restore], e.g. val_loss:2:0:restore, or off)")
+    };
+    if value == "off" {
+        settings.early_stopping_on = false;
+        return Ok(());
+    }
+    let parts: Vec<&str> = value.split(':').collect();
+    if parts.len() < 2 || parts.len() > 4 {
+        return Err(fail("wrong number of parts"));
+    }
+    let config = EarlyStoppingConfig {
+        monitor: monitor(parts[0]).ok_or_else(|| fail("unknown monitor"))?,
+        patience: parts[1]
+            .parse()
+            .map_err(|_| fail("patience is not a whole number"))?,
+        min_delta: match parts.get(2) {
+            Some(d) => d.parse().map_err(|_| fail("min_delta is not a number"))?,
+            None => 0.0,
+        },
+        restore_best_weights: match parts.get(3) {
+            None => false,
+            Some(&"restore") => true,
+            Some(_) => return Err(fail("the fourth part can only be 'restore'")),
+        },
+    };
+    settings.early_stopping_on = true;
+    settings.monitor = config.monitor;
+    settings.patience = config.patience;
+    settings.min_delta = config.min_delta;
+    settings.restore_best_weights = config.restore_best_weights;
+    Ok(())
+}
+
+/// Applies the URL's experiment to `state`; returns one message per value that was refused
+/// (those leave the state as it was). `layers` wins over `preset` when both are given.
+pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> Vec<String> {
+    let mut problems = Vec::new();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(name) = get("preset") {
+        match ModelSpec::preset(name) {
+            Some(spec) => {
+                state.spec = spec;
+                state.preset = name.to_string();
+            }
+            None => problems.push(format!(
+                "URL parameter preset='{name}' is not a lab preset (use {})",
+                PRESET_NAMES.join(", ")
+            )),
+        }
+    }
+    if let Some(text) = get("layers") {
+        match ModelSpec::parse_text(text) {
+            Ok(spec) => {
+                state.preset = PRESET_NAMES
+                    .iter()
+                    .find(|name| ModelSpec::preset(name).as_ref() == Some(&spec))
+                    .map_or("custom", |name| *name)
+                    .to_string();
+                state.spec = spec;
+            }
+            Err(e) => problems.push(format!("URL parameter layers: {e}")),
+        }
+    }
+    let s = &mut state.settings;
+    let mut set = |result: Result<(), String>| {
+        if let Err(e) = result {
+            problems.push(e);
+        }
+    };
+    for (name, value) in pairs {
+        let value = value.as_str();
+        match name.as_str() {
+            "epochs" => set(number(name, value, "a whole number").map(|v| s.epochs = v)),
+            "batch_size" => set(number(name, value, "a whole number").map(|v| s.batch_size = v)),
+            "learning_rate" => set(number::<f64>(name, value, "a number")
+                .and_then(|v| {
+                    (v.is_finite() && v > 0.0).then_some(v).ok_or(format!(
+                        "URL parameter learning_rate='{value}' must be above 0"
+                    ))
+                })
+                .map(|v| s.learning_rate = v)),
+            "seed" => set(number(name, value, "a whole number").map(|v| s.seed = v)),
+            "validation_split" => {
+                set(number(name, value, "a number").map(|v| s.validation_split = v))
+            }
+            "train_images" => set(number(name, value, "a whole number").map(|v| s.train_limit = v)),
+            "webgpu" => set(switch(name, value).map(|v| s.prefer_webgpu = v)),
+            "stop_at_loss" => set(if value == "off" {
+                s.stop_at_loss_on = false;
+                Ok(())
+            } else {
+                number::<f32>(name, value, "a number or off").map(|v| {
+                    s.stop_at_loss_on = true;
+                    s.stop_at_loss = v;
+                })
+            }),
+            "early_stopping" => set(early_stopping(value, s)),
+            _ => {}
+        }
+    }
+    for (name, _) in pairs {
+        if !EXPERIMENT_PARAMS.contains(&name.as_str()) && !EMBED_PARAMS.contains(&name.as_str()) {
+            problems.push(format!(
+                "unknown URL parameter '{name}' (known: {}, {})",
+                EXPERIMENT_PARAMS.join(", "),
+                EMBED_PARAMS.join(", ")
+            ));
+        }
+    }
+    problems
+}
+
+/// Reads `panels=`, `lock=`, `hide=`, `allow=` and `id=`; unknown names are reported.
+pub fn embedding(pairs: &[(String, String)]) -> (Embedding, Vec<String>) {
+    let mut embedding = Embedding::default();
+    let mut problems = Vec::new();
+    let names = |value: &str| -> Vec<String> {
+        value
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "panels" => {
+                let mut shown = Vec::new();
+                for panel in names(value) {
+                    match PANELS.iter().find(|(n, _)| *n == panel) {
+                        Some((_, id)) => shown.push(*id),
+                        None => problems.push(unknown("panels", &panel, PANELS.map(|p| p.0))),
+                    }
+                }
+                embedding.panels = Some(shown);
+            }
+            "lock" => {
+                for control in names(value) {
+                    match LOCKABLE.iter().find(|(n, _)| *n == control) {
+                        Some((_, ids)) => embedding.locked.extend_from_slice(ids),
+                        None => problems.push(unknown("lock", &control, LOCKABLE.map(|p| p.0))),
+                    }
+                }
+            }
+            "hide" => {
+                for control in names(value) {
+                    match HIDEABLE.iter().find(|(n, _)| *n == control) {
+                        Some((_, ids)) => embedding.hidden.extend_from_slice(ids),
+                        None => problems.push(unknown("hide", &control, HIDEABLE.map(|p| p.0))),
+                    }
+                }
+            }
+            "allow" => {
+                for origin in names(value) {
+                    match normal_origin(&origin) {
+                        Some(origin) => embedding.allow.push(origin),
+                        None => problems.push(format!(
+                            "URL parameter allow: '{origin}' is not an origin (write scheme://host[:port], e.g. https://course.example.org)"
+                        )),
+                    }
+                }
+            }
+            "id" => embedding.id = Some(value.clone()),
+            _ => {}
+        }
+    }
+    (embedding, problems)
+}
+
+fn unknown<const N: usize>(param: &str, name: &str, known: [&str; N]) -> String {
+    format!(
+        "URL parameter {param}: unknown name '{name}' (use {})",
+        known.join(", ")
+    )
+}
+
+/// `https://Example.org/` → `https://example.org`; anything that is not an http(s) origin
+/// (a path, a wildcard) is refused, so `allow=*` cannot open the lab to every page.
+fn normal_origin(text: &str) -> Option<String> {
+    let text = text.trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = text.split_once("://")?;
+    let host_ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    (matches!(scheme, "http" | "https") && host_ok).then_some(text)
+}
+
+/// The query string that restores this experiment exactly (every setting written out, so
+/// a later change of defaults does not change what the link means).
+pub fn share_query(state: &SavedState, data: Option<&str>) -> String {
+    let s = &state.settings;
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if state.preset != "custom" && ModelSpec::preset(&state.preset).as_ref() == Some(&state.spec) {
+        pairs.push(("preset", state.preset.clone()));
+    } else {
+        pairs.push(("layers", state.spec.to_text()));
+    }
+    pairs.push(("epochs", s.epochs.to_string()));
+    pairs.push(("batch_size", s.batch_size.to_string()));
+    pairs.push(("learning_rate", s.learning_rate.to_string()));
+    pairs.push(("seed", s.seed.to_string()));
+    pairs.push(("validation_split", s.validation_split.to_string()));
+    pairs.push(("train_images", s.train_limit.to_string()));
+    pairs.push((
+        "webgpu",
+        if s.prefer_webgpu { "1" } else { "0" }.to_string(),
+    ));
+    pairs.push((
+        "stop_at_loss",
+        if s.stop_at_loss_on {
+            s.stop_at_loss.to_string()
+        } else {
+            "off".to_string()
+        },
+    ));
+    pairs.push((
+        "early_stopping",
+        if s.early_stopping_on {
+            format!(
+                "{}:{}:{}{}",
+                s.monitor.name(),
+                s.patience,
+                s.min_delta,
+                if s.restore_best_weights {
+                    ":restore"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            "off".to_string()
+        },
+    ));
+    if let Some(data) = data {
+        pairs.push(("data", data.to_string()));
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes a query value, leaving the characters of the layer text (`:` and `,`)
+/// readable: they are allowed in a query.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b':'
+            | b','
+            | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(query: &str) -> Vec<(String, String)> {
+        query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_string(), v.replace("%3A", ":"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_shared_experiment_restores_exactly() {
+        let settings = Settings {
+            epochs: 12,
+            batch_size: 64,
+            learning_rate: 0.0005,
+            seed: 7,
+            validation_split: 0.1,
+            train_limit: 6000,
+            prefer_webgpu: false,
+            stop_at_loss_on: true,
+            stop_at_loss: 0.25,
+            early_stopping_on: true,
+            monitor: Monitor::ValAccuracy,
+            patience: 3,
+            min_delta: 0.001,
+            restore_best_weights: true,
+        };
+        let state = SavedState {
+            spec: ModelSpec::parse_text(
+                "conv:16:5:relu,pool:2,flatten,dense:64:relu,dense:10:softmax",
+            )
+            .unwrap(),
+            preset: "custom".into(),
+            settings,
+            ..SavedState::default()
+        };
+        let query = share_query(&state, None);
+        assert!(
+            query.starts_with(
+                "layers=conv:16:5:relu,pool:2,flatten,dense:64:relu,dense:10:softmax&epochs=12"
+            ),
+            "{query}"
+        );
+        let mut restored = SavedState::default();
+        assert_eq!(
+            apply_experiment(&pairs(&query), &mut restored),
+            Vec::<String>::new()
+        );
+        assert_eq!(restored, state);
+        assert!(has_experiment(&pairs(&query)));
+    }
+
+    #[test]
+    fn a_preset_link_names_the_preset() {
+        let state = SavedState::default();
+        let query = share_query(&state, Some("https://host/data/"));
+        assert!(query.starts_with("preset=cnn&"), "{query}");
+        assert!(query.ends_with("&data=https://host/data/"), "{query}");
+        let mut restored = SavedState {
+            preset: "dnn".into(),
+            spec: ModelSpec::preset("dnn").unwrap(),
+            ..SavedState::default()
+        };
+        apply_experiment(&pairs(&query), &mut restored);
+        assert_eq!(restored.spec, state.spec);
+        assert_eq!(restored.preset, "cnn");
+    }
+
+    #[test]
+    fn bad_values_are_named_and_the_rest_applies() {
+        let mut state = SavedState::default();
+        let problems = apply_experiment(
+            &pairs("preset=cnn-64&epochs=lots&batch_size=128&stop_at_loss=0.4&layers=conv:x&early_stopping=val_loss&webgpu=maybe&colour=red"),
+            &mut state,
+        );
+        assert_eq!(state.spec, ModelSpec::preset("cnn-64").unwrap());
+        assert_eq!(state.settings.batch_size, 128);
+        assert!(state.settings.stop_at_loss_on && state.settings.stop_at_loss == 0.4);
+        assert_eq!(state.settings.epochs, 5);
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(problems[0].contains("layers: layer 0 'conv:x': filters 'x' is not a whole number"));
+        assert!(problems
+            .iter()
+            .any(|p| p == "URL parameter epochs='lots' is not a whole number"));
+        assert!(problems.iter().any(
+            |p| p.starts_with("URL parameter early_stopping='val_loss': wrong number of parts")
+        ));
+        assert!(problems.iter().any(|p| p.contains("webgpu='maybe'")));
+        assert!(problems
+            .iter()
+            .any(|p| p.starts_with("unknown URL parameter 'colour'")));
+    }
+
+    #[test]
+    fn embedding_reads_panels_locks_and_origins() {
+        let (shape, problems) = embedding(&pairs(
+            "panels=model,train&lock=model,settings&hide=share,stop&allow=https://Course.example.org/,http://127.0.0.1:8000&id=lab-a",
+        ));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(shape.panels, Some(vec!["model-panel", "train-panel"]));
+        assert_eq!(shape.locked, vec!["preset", "editor", "settings"]);
+        assert_eq!(shape.hidden, vec!["share-bar", "stop"]);
+        assert_eq!(
+            shape.allow,
+            vec!["https://course.example.org", "http://127.0.0.1:8000"]
+        );
+        assert_eq!(shape.id.as_deref(), Some("lab-a"));
+
+        let (shape, problems) = embedding(&pairs("panels=model,graphs&allow=*&lock=everything"));
+        assert_eq!(shape.panels, Some(vec!["model-panel"]));
+        assert!(shape.allow.is_empty());
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("unknown name 'graphs'"));
+        assert!(problems[1].contains("'*' is not an origin"));
+    }
+
+    #[test]
+    fn the_storage_key_ignores_order_and_embedding() {
+        let a = experiment_key(&pairs("epochs=3&preset=cnn&panels=train"));
+        let b = experiment_key(&pairs("preset=cnn&allow=http://x.org&epochs=3"));
+        assert_eq!(a, b);
+        assert_eq!(a, "epochs=3&preset=cnn");
+        assert!(!has_experiment(&pairs("data=fixtures/&panels=train")));
+    }
+}

@@ -1,0 +1,60 @@
+// Helpers shared by the end-to-end tests: a fresh headless Chromium per test (Debian's), with
+// screenshots on failure, and waits on the page's text.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const SCREENSHOTS = join(ROOT, 'tests/e2e/screenshots');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Runs `body(page)` in a fresh browser (with or without WebGPU); screenshots on failure. */
+export async function inBrowser(name, { webgpu = false, context: contextOptions = {} }, body) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : []),
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1600 }, ...contextOptions });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  try {
+    await body(page, errors, context);
+    assert.deepEqual(errors, [], 'the page logged no errors');
+  } catch (e) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const file = join(SCREENSHOTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    e.message += `\n(screenshot: ${file}; page errors: ${JSON.stringify(errors)})`;
+    throw e;
+  } finally {
+    await browser.close();
+  }
+}
+
+export const text = (page, selector) => page.locator(selector).textContent();
+
+export async function waitForText(page, selector, needle, timeout = 60_000) {
+  await page.waitForFunction(
+    ([s, n]) => document.querySelector(s)?.textContent.includes(n),
+    [selector, needle],
+    { timeout },
+  ).catch(async (e) => {
+    throw new Error(`${selector} never said "${needle}"; it says "${await text(page, selector)}" (${e.message})`);
+  });
+}
+
+export async function setInput(page, selector, value) {
+  await page.fill(selector, String(value));
+}
+
