@@ -133,6 +133,9 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
     assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
     assert.match(await text(page, '#history tbody'), /WebGPU/);
+    // Saving reads the weights back from the GPU without blocking.
+    await page.click('#model-save-browser');
+    await waitForText(page, '#models-status', "Saved 'my model' in this browser.");
     await waitForText(page, '#fm-status', 'no conv or pool layers');
     // The feature maps of an untrained CNN, on WebGPU too.
     await page.selectOption('#preset', 'cnn-1conv');

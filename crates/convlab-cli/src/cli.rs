@@ -392,7 +392,8 @@ fn train_and_report(
                 test_accuracy: summary.test.map(|t| t.accuracy),
             }),
         );
-        let bytes = model_file::save(trainer.model(), &header).map_err(|e| anyhow!(e))?;
+        let bytes = convlab_core::block_on(model_file::save(trainer.model(), &header))
+            .map_err(|e| anyhow!(e))?;
         write(path, &bytes)?;
         if !json {
             println!("Saved the model to {}", path.display());

@@ -17,9 +17,9 @@
 use crate::model::Sequential;
 use crate::spec::{ModelSpec, SpecError};
 use crate::train::TrainConfig;
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::store::{ModuleRecord, RecordError};
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"CONVLABM";
@@ -84,10 +84,10 @@ pub enum ModelFileError {
 }
 
 /// Writes a model and its header as one `.convlab` file.
-pub fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, String> {
+pub async fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(header).map_err(|e| format!("writing the header: {e}"))?;
-    let weights = model
-        .clone()
+    let weights = on_cpu(model)
+        .await?
         .into_record()
         .into_bytes()
         .map_err(|e| format!("writing the weights: {e}"))?;
@@ -98,6 +98,56 @@ pub fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, String>
     file.extend_from_slice(&json);
     file.extend_from_slice(&weights);
     Ok(file)
+}
+
+/// The model with its weights copied to burn's CPU backend. burn's record reads every weight
+/// synchronously, which WebGPU in a browser cannot do; this reads them all in one
+/// asynchronous read-back instead, in the order the module visits them.
+async fn on_cpu(model: &Sequential) -> Result<Sequential, String> {
+    struct Collect(Vec<Tensor<1>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let value = param.val();
+            let len = value.shape().num_elements();
+            self.0.push(value.reshape([len]));
+        }
+    }
+    struct Fill {
+        values: Vec<f32>,
+        at: usize,
+        device: Device,
+    }
+    impl ModuleMapper for Fill {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let shape = param.lazy_shape();
+            let len = shape.num_elements();
+            let values = self.values[self.at..self.at + len].to_vec();
+            self.at += len;
+            let device = self.device.clone();
+            param.map(|_| {
+                Tensor::<1>::from_data(TensorData::new(values, [len]), &device).reshape(shape)
+            })
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    let values = Tensor::cat(collect.0, 0)
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading the weights: {e:?}"))?
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| format!("reading the weights: {e:?}"))?;
+    let device = Device::flex();
+    let fresh = Sequential::new(model.spec(), &device).map_err(|e| e.to_string())?;
+    let mut fill = Fill {
+        values,
+        at: 0,
+        device,
+    };
+    let copy = fresh.map(&mut fill);
+    debug_assert_eq!(fill.at, fill.values.len(), "every weight was copied");
+    Ok(copy)
 }
 
 /// Reads the header only (no device needed): what the page lists and checks before loading.
@@ -214,7 +264,7 @@ mod tests {
     #[test]
     fn a_saved_model_loads_back_with_the_same_outputs() {
         let (model, header) = cnn("cnn-16", 7);
-        let file = save(&model, &header).unwrap();
+        let file = crate::block_on(save(&model, &header)).unwrap();
         assert_eq!(&file[..8], MAGIC);
         let device = Device::flex();
         let (loaded, read) = load(&file, &device).unwrap();
@@ -242,7 +292,7 @@ mod tests {
         assert!(err(b"CONVLAB").contains("shorter than the 16-byte preamble"));
 
         let (model, header) = cnn("cnn-16", 1);
-        let good = save(&model, &header).unwrap();
+        let good = crate::block_on(save(&model, &header)).unwrap();
         let mut newer = good.clone();
         newer[8] = 9;
         assert!(err(&newer).contains("format version 9 (bytes 8-11)"));
@@ -264,11 +314,8 @@ mod tests {
     fn weights_of_another_architecture_are_refused_naming_the_layer() {
         let (model, _) = cnn("cnn-16", 1);
         // The header claims 64 filters; the weights are those of 16.
-        let file = save(
-            &model,
-            &ModelHeader::new(ModelSpec::preset("cnn-64").unwrap(), None),
-        )
-        .unwrap();
+        let header = ModelHeader::new(ModelSpec::preset("cnn-64").unwrap(), None);
+        let file = crate::block_on(save(&model, &header)).unwrap();
         let message = load(&file, &Device::flex()).err().unwrap().to_string();
         assert!(
             message.starts_with("the weights in the file do not fit its architecture")
@@ -278,7 +325,7 @@ mod tests {
         // A header whose spec cannot be built is refused before the weights are read.
         let mut header = ModelHeader::new(ModelSpec::preset("cnn").unwrap(), None);
         header.spec.layers.pop();
-        let file = save(&model, &header).unwrap();
+        let file = crate::block_on(save(&model, &header)).unwrap();
         assert!(load(&file, &Device::flex())
             .err()
             .unwrap()

@@ -82,7 +82,7 @@ impl Session {
                 }
             }
             ToWorker::Stop => self.stop.request_stop(),
-            ToWorker::ExportModel { destination } => match self.export(destination) {
+            ToWorker::ExportModel { destination } => match self.export(destination).await {
                 Ok(reply) => emit(reply),
                 Err(message) => emit(FromWorker::Failed {
                     request: "export_model".into(),
@@ -245,7 +245,7 @@ impl Session {
     }
 
     /// The last trained or loaded model as a `.convlab` file.
-    fn export(&self, destination: Destination) -> Result<FromWorker, String> {
+    async fn export(&self, destination: Destination) -> Result<FromWorker, String> {
         let trained = self
             .trained
             .as_ref()
@@ -253,7 +253,7 @@ impl Session {
         Ok(FromWorker::ModelExported {
             destination,
             header: trained.header.clone(),
-            file: model_file::save(&trained.model, &trained.header)?,
+            file: model_file::save(&trained.model, &trained.header).await?,
         })
     }
 
