@@ -1,7 +1,9 @@
 // convlab vs TensorFlow.js in the same headless Chromium, same run: the lab CNN, Adam, the same
 // real Fashion-MNIST images (the committed fixture: first 3,000 train / 1,000 test), the same
 // batch size and number of samples. Prints a Markdown table for BENCHMARKS.md.
-//   node bench.mjs [--batch 32,128] [--samples 320] [--epochs 3] [--runs 1]
+//   node bench.mjs [--batch 32,128] [--samples 320] [--epochs 3] [--runs 1] [--memory-epochs 20]
+// --memory-epochs N adds a long run (N epochs, batch 32) of convlab's CPU fallback and TF.js's
+// cpu backend, reporting memory at epochs 2 and N.
 // Needs `trunk build --release` (dist/) and `npm ci` here. See scripts/bench-browser.sh.
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -18,6 +20,7 @@ const SAMPLES = Number(arg('samples', '320'));
 const EPOCHS = Number(arg('epochs', '3'));
 const RUNS = Number(arg('runs', '1'));
 const ONLY = arg('only', '');
+const MEMORY_EPOCHS = Number(arg('memory-epochs', '0'));
 
 const server = await serve({
   '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'),
@@ -85,6 +88,46 @@ async function tfjs(backend, batch) {
   }
 }
 
+/** convlab's CPU fallback for `epochs` epochs: its worker's wasm memory and the page's JS heap per epoch. */
+async function convlabMemory(epochs) {
+  const b = await browser(false);
+  try {
+    const page = await (await b.newContext()).newPage();
+    await page.goto(`${server.url}?data=/fixtures/`);
+    await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
+    await page.selectOption('#preset', 'cnn');
+    await page.fill('#epochs', String(epochs));
+    await page.fill('#batch-size', '32');
+    await page.fill('#train-limit', String(SAMPLES));
+    await page.setChecked('#prefer-webgpu', false);
+    // The page's heap is sampled at each epoch end, as the epoch log grows.
+    await page.evaluate(() => {
+      window.heap = [];
+      new MutationObserver(() => window.heap.push(performance.memory.usedJSHeapSize))
+        .observe(document.querySelector('#worker-memory'), { childList: true, characterData: true, subtree: true });
+    });
+    await page.click('#train');
+    await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 3_600_000 });
+    const wasm = (await page.getAttribute('#worker-memory', 'data-bytes')).split(',').map(Number);
+    const heap = await page.evaluate(() => window.heap);
+    return { wasm, heap };
+  } finally {
+    await b.close();
+  }
+}
+
+async function tfjsMemory(epochs) {
+  const b = await browser(false);
+  try {
+    const page = await b.newPage();
+    await page.goto(`${server.url}bench/tfjs.html?backend=cpu&batch=32&samples=${SAMPLES}&epochs=${epochs}&data=/fixtures/`);
+    await page.waitForFunction(() => window.result !== undefined, null, { timeout: 3_600_000, polling: 500 });
+    return page.evaluate(() => window.result.memory);
+  } finally {
+    await b.close();
+  }
+}
+
 const rows = [];
 for (const batch of BATCHES) {
   const candidates = [
@@ -109,7 +152,6 @@ for (const batch of BATCHES) {
       : { batch, name, error: results[0].error });
   }
 }
-await server.close();
 
 console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`settings: lab CNN, ${SAMPLES} fixture images x ${EPOCHS} epochs, test on 1,000; median of ${RUNS} run(s)\n`);
@@ -126,3 +168,18 @@ for (const batch of BATCHES) {
     }
   }
 }
+
+if (MEMORY_EPOCHS >= 3) {
+  const mb = (b) => (b / 1e6).toFixed(1);
+  const change = (xs) => `${mb(xs[1])} -> ${mb(xs[xs.length - 1])} MB (${((xs[xs.length - 1] / xs[1] - 1) * 100).toFixed(1)}%)`;
+  const ours = await convlabMemory(MEMORY_EPOCHS);
+  const theirs = await tfjsMemory(MEMORY_EPOCHS);
+  console.log(`\nMemory over ${MEMORY_EPOCHS} epochs of ${SAMPLES} images, batch 32 (epoch 2 -> epoch ${MEMORY_EPOCHS}):\n`);
+  console.log('| trainer | what | epoch 2 -> last |');
+  console.log('|---|---|---|');
+  console.log(`| convlab-cpu | worker wasm memory | ${change(ours.wasm)} |`);
+  console.log(`| convlab-cpu | page JS heap | ${change(ours.heap)} |`);
+  console.log(`| tfjs-cpu | tf.memory().numBytes | ${change(theirs.map((m) => m.tensor_bytes))} |`);
+  console.log(`| tfjs-cpu | page JS heap | ${change(theirs.map((m) => m.js_heap))} |`);
+}
+await server.close();

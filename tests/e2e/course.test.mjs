@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from './server.mjs';
 import { inBrowser, setInput, text, waitForText } from './browser.mjs';
@@ -242,8 +242,10 @@ test('a trained model saved in the browser and as a file loads back with the sam
     assert.match(await text(page, '#models-error'), /layer 0 \(Conv2D\)/);
 
     // The CLI evaluates the page's file natively to the same accuracy (built by cargo test).
-    const cli = join(process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target'), 'release', 'convlab');
-    assert.ok(existsSync(cli), `the convlab binary is built at ${cli}`);
+    // (scripts/env.sh's build folder, or the workspace's own)
+    const folders = [process.env.CARGO_TARGET_DIR, join(homedir(), '.cache/convlab/target'), join(ROOT, 'target')];
+    const cli = folders.filter(Boolean).map((f) => join(f, 'release', 'convlab')).find(existsSync);
+    assert.ok(cli, `the convlab binary is built in one of ${folders}`);
     const out = execFileSync(cli, ['evaluate', file, '--data', FIXTURES], { encoding: 'utf8' });
     assert.match(out, new RegExp(`accuracy: ${accuracy} \\(1000 images\\)`));
 

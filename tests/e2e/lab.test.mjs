@@ -84,6 +84,7 @@ test('CPU fallback: edit the model, train with the lab callback, see feature map
     assert.ok(!log.includes('Epoch 2/3'), 'the callback stopped training after epoch 1');
     assert.ok((await page.locator('#train-progress').evaluate((p) => p.value)) > 0);
     assert.match(await text(page, '#test-result'), /on 1,000 test images/);
+    assert.match(await text(page, '#worker-memory'), /^Worker memory \(wasm\): \d+\.\d MB after epoch 1$/);
     assert.equal(await page.locator('table.confusion tbody tr').count(), 10);
     assert.match(await text(page, 'table.confusion'), /Ankle boot/);
 

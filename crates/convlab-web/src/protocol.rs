@@ -115,6 +115,12 @@ pub enum FromWorker {
         description: String,
     },
     Training(TrainEvent),
+    /// The worker's WebAssembly memory after an epoch (it only grows: a leak shows as growth
+    /// from one epoch to the next). WebGPU buffers live outside it.
+    WorkerMemory {
+        epoch: usize,
+        wasm_bytes: u64,
+    },
     /// Training is over and the model was evaluated on the whole test set.
     Tested(TestResult),
     FeatureMaps {

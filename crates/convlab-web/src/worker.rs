@@ -10,7 +10,7 @@ use crate::protocol::{Destination, FileProgress, FromWorker, TestResult, ToWorke
 use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
     evaluate, feature_maps, model_file, Backend, Dataset, ModelHeader, ModelSpec, Sequential,
-    StopHandle, TrainConfig, TrainError, Trainer, TrainingInfo,
+    StopHandle, TrainConfig, TrainError, TrainEvent, Trainer, TrainingInfo,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -332,12 +332,42 @@ fn test_result(evaluation: &convlab_core::Evaluation, test: &Dataset) -> TestRes
 }
 
 /// Trains every batch, yielding to the event loop between batches so that a Stop message
-/// is seen before the next one.
+/// is seen before the next one. Reports the worker's memory after every epoch.
 async fn run_to_end(trainer: &mut Trainer, emit: Emit<'_>) -> Result<(), TrainError> {
-    while trainer.step(&mut |e| emit(FromWorker::Training(e))).await? {
+    let mut on_event = |event: TrainEvent| {
+        let epoch = match &event {
+            TrainEvent::Epoch(metrics) => Some(metrics.epoch),
+            _ => None,
+        };
+        emit(FromWorker::Training(event));
+        if let Some(epoch) = epoch {
+            emit(FromWorker::WorkerMemory {
+                epoch,
+                wasm_bytes: wasm_memory_bytes(),
+            });
+        }
+    };
+    while trainer.step(&mut on_event).await? {
         yield_to_event_loop().await;
     }
     Ok(())
+}
+
+/// The size of this module's linear memory (the heap of the wasm CPU backend and of every
+/// Rust value in the worker).
+fn wasm_memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        wasm_bindgen::memory()
+            .unchecked_into::<js_sys::WebAssembly::Memory>()
+            .buffer()
+            .unchecked_into::<js_sys::ArrayBuffer>()
+            .byte_length() as u64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
 }
 
 thread_local! {

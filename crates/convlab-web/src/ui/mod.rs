@@ -39,6 +39,8 @@ struct Run {
     history: Vec<EpochMetrics>,
     stop_message: Option<String>,
     backend: String,
+    /// The worker's wasm memory after each epoch, in bytes.
+    memory: Vec<u64>,
 }
 
 struct DataInfo {
@@ -798,6 +800,12 @@ impl App {
                 }
             }
             FromWorker::Training(event) => self.on_training(event),
+            FromWorker::WorkerMemory { epoch, wasm_bytes } => {
+                if let Some(run) = &mut self.run {
+                    run.memory.push(wasm_bytes);
+                    show_memory(epoch, &run.memory);
+                }
+            }
             FromWorker::Tested(result) => self.on_tested(result),
             FromWorker::FeatureMaps {
                 maps,
@@ -999,7 +1007,9 @@ impl App {
             history: Vec::new(),
             stop_message: None,
             backend: self.backend.clone(),
+            memory: Vec::new(),
         });
+        set_text("worker-memory", "");
         set_text("epoch-log", "");
         set_hidden("callback-message", true);
         show_error("settings-error", None);
@@ -1328,6 +1338,30 @@ impl App {
             maps::draw_all_filters("fm-all", map, row);
         }
     }
+}
+
+/// "Worker memory: 84.2 MB after epoch 20 (epoch 2: 84.2 MB, +0.0%)", and the per-epoch
+/// figures in `data-bytes` for benchmarks.
+fn show_memory(epoch: usize, memory: &[u64]) {
+    let mb = |b: u64| b as f64 / 1e6;
+    let Some(&last) = memory.last() else { return };
+    let since = match memory.get(1) {
+        Some(&second) if memory.len() > 2 => format!(
+            " (epoch 2: {:.1} MB, {:+.1}%)",
+            mb(second),
+            (last as f64 / second as f64 - 1.0) * 100.0
+        ),
+        _ => String::new(),
+    };
+    set_text(
+        "worker-memory",
+        &format!(
+            "Worker memory (wasm): {:.1} MB after epoch {epoch}{since}",
+            mb(last)
+        ),
+    );
+    let list: Vec<String> = memory.iter().map(|b| b.to_string()).collect();
+    let _ = by_id("worker-memory").set_attribute("data-bytes", &list.join(","));
 }
 
 fn append_log(line: &str) {
