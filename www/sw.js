@@ -1,9 +1,10 @@
-// Offline use: the page, its wasm and its scripts are cached when the service worker installs,
-// and every later request goes to the network first, falling back to the cache when the
-// network (or the server) is gone. The dataset files are cached by the training worker itself
-// (Cache Storage "convlab-data-v1"), so a page that has loaded them once trains offline.
+// Offline use: the app's own files (the page, its wasm and scripts) are cached when the
+// service worker installs, and later requests for them go to the network first, falling back
+// to the cache when the network (or the server) is gone. Nothing else is cached here: the
+// dataset files are kept by the training worker itself (Cache Storage "convlab-data-v1"), and
+// other pages of the site (a course around the lab) are left alone.
 const CACHE = 'convlab-app-v1';
-const APP = ['./', 'index.html', 'convlab-web.js', 'convlab-web_bg.wasm', 'worker.js', 'style.css', 'course.html'];
+const APP = ['index.html', 'convlab-web.js', 'convlab-web_bg.wasm', 'worker.js', 'style.css', 'course.html'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -17,24 +18,30 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(self.clients.claim());
 });
 
+/** The app file a request is for ('index.html' for the folder itself), or null. */
+function appFile(url) {
+  const scope = new URL(self.registration.scope);
+  if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return null;
+  const name = url.pathname.slice(scope.pathname.length) || 'index.html';
+  return APP.includes(name) ? name : null;
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
-  const url = new URL(request.url);
-  // The dataset (cached by the worker) and other origins are left to the browser.
-  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.endsWith('.gz')) {
-    return;
-  }
+  const name = request.method === 'GET' ? appFile(new URL(request.url)) : null;
+  if (name === null) return;
+  // One cache entry per file, whatever the query (?preset=..., share links).
   event.respondWith(
     fetch(request)
       .then((response) => {
-        if (response.ok) {
+        if (response.status === 200) {
           const copy = response.clone();
-          caches.open(CACHE).then((cache) => cache.put(request, copy));
+          event.waitUntil(caches.open(CACHE).then((cache) => cache.put(name, copy)).catch(() => {}));
         }
         return response;
       })
       .catch(() => caches.open(CACHE)
-        .then((cache) => cache.match(request, { ignoreSearch: true }))
+        .then((cache) => cache.match(name))
         .then((cached) => cached ?? Response.error())),
   );
 });

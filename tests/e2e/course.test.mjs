@@ -67,6 +67,7 @@ test('a course page embeds two labs set up by URL; events reach it, locks hold, 
     assert.ok(await a.locator('#editor button[data-add="block"]').isDisabled(), 'the layer editor is locked');
     assert.ok(await a.locator('#layers input[data-index="0"][data-field="filters"]').isDisabled(), 'the layer fields are locked');
     assert.ok(await a.locator('#epochs').isEnabled(), 'the settings are not locked');
+    assert.ok(await a.locator('#model-file').isDisabled(), 'loading another model is locked too');
     assert.equal(await a.inputValue('#epochs'), '1');
     // Lab B: its own model and the callback from the URL.
     assert.ok(await b.locator('#model-panel').isHidden());

@@ -184,7 +184,9 @@ fn run(args: Args) -> Result<()> {
                 batch_size,
                 ..TrainConfig::default()
             };
-            print!("{}", keras_code(&model.spec()?, &config, None));
+            let spec = model.spec()?;
+            spec.infer()?;
+            print!("{}", keras_code(&spec, &config, None));
             Ok(())
         }
         Command::Evaluate {

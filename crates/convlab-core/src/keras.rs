@@ -9,10 +9,11 @@ use std::fmt::Write;
 /// keeps only the first N training images, as the page's "Training images" field does.
 pub fn keras_code(spec: &ModelSpec, config: &TrainConfig, train_limit: Option<usize>) -> String {
     let mut code = String::new();
+    // Conv2D and MaxPooling2D read images with a channel axis.
     let has_conv = spec
         .layers
         .iter()
-        .any(|l| matches!(l, LayerSpec::Conv2D { .. }));
+        .any(|l| matches!(l, LayerSpec::Conv2D { .. } | LayerSpec::MaxPool2D { .. }));
     code.push_str(
         "import tensorflow as tf\n\
          \n\
@@ -97,9 +98,17 @@ pub fn keras_code(spec: &ModelSpec, config: &TrainConfig, train_limit: Option<us
             config.learning_rate
         )
     };
+    // convlab reads a last layer without softmax as logits (the loss applies the softmax).
+    let loss = match spec.layers.last() {
+        Some(LayerSpec::Dense {
+            activation: Activation::Softmax,
+            ..
+        }) => "'sparse_categorical_crossentropy'",
+        _ => "tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+    };
     let _ = writeln!(
         code,
-        "model.compile(optimizer={optimizer}, loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "model.compile(optimizer={optimizer}, loss={loss}, metrics=['accuracy'])\n"
     );
 
     let mut callbacks = Vec::new();
@@ -177,6 +186,20 @@ mod tests {
         );
         assert!(code.contains("    tf.keras.layers.Flatten(input_shape=(28, 28)),\n"));
         assert!(!code.contains("reshape"));
+    }
+
+    #[test]
+    fn logits_and_pool_first_stacks_stay_faithful() {
+        let spec = ModelSpec::parse_text("pool:2,flatten,dense:10").unwrap();
+        let code = keras_code(&spec, &TrainConfig::default(), None);
+        assert!(
+            code.contains("MaxPooling2D(2, 2, input_shape=(28, 28, 1))"),
+            "{code}"
+        );
+        assert!(code.contains("reshape(-1, 28, 28, 1)"));
+        assert!(
+            code.contains("loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)")
+        );
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub enum ModelFileError {
     Version { version: u32 },
     #[error("damaged model file: the header length at bytes 12-15 is {claimed}, but {available} bytes follow")]
     HeaderLength { claimed: usize, available: usize },
+    #[error("not a convlab model file: the header length at bytes 12-15 is {claimed}, over the {MAX_HEADER}-byte limit of a model header")]
+    HeaderTooLong { claimed: usize },
     #[error("damaged model file: the header at byte {HEADER_OFFSET} is not valid: {problem}")]
     Header { problem: String },
     #[error("the model in the file cannot be built: {0}")]
@@ -196,8 +198,11 @@ fn split(file: &[u8]) -> Result<(ModelHeader, usize), ModelFileError> {
     }
     let claimed = u32::from_le_bytes(file[12..16].try_into().expect("4 bytes")) as usize;
     let available = file.len() - HEADER_OFFSET;
-    if claimed > available || claimed > MAX_HEADER {
+    if claimed > available {
         return Err(ModelFileError::HeaderLength { claimed, available });
+    }
+    if claimed > MAX_HEADER {
+        return Err(ModelFileError::HeaderTooLong { claimed });
     }
     let header: ModelHeader = serde_json::from_slice(&file[HEADER_OFFSET..HEADER_OFFSET + claimed])
         .map_err(|e| ModelFileError::Header {

@@ -249,6 +249,25 @@ impl FromWorker {
         to_js(self)
     }
 
+    /// The request this reply answers, for a [`FromWorker::Failed`] sent in its place when
+    /// the reply itself cannot be sent.
+    pub fn request(&self) -> &'static str {
+        match self {
+            FromWorker::Ready => "start",
+            FromWorker::DataProgress(_)
+            | FromWorker::DataReady { .. }
+            | FromWorker::DataFailed { .. } => "load_data",
+            FromWorker::Backend { .. }
+            | FromWorker::Training(_)
+            | FromWorker::WorkerMemory { .. }
+            | FromWorker::Tested(_) => "train",
+            FromWorker::FeatureMaps { .. } => "feature_maps",
+            FromWorker::ModelExported { .. } => "export_model",
+            FromWorker::ModelLoaded { .. } => "load_model",
+            FromWorker::Failed { .. } => "unknown",
+        }
+    }
+
     pub fn from_js(value: JsValue) -> Result<Self, String> {
         from_js(value).map_err(|e| format!("not a convlab worker message: {e}"))
     }

@@ -406,11 +406,22 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
     let session = Rc::new(RefCell::new(Some(Session::new(stop.clone()))));
     let queue: Rc<RefCell<VecDeque<ToWorker>>> = Rc::default();
     let post_scope = scope.clone();
+    // A reply that cannot be converted (say, a model file whose header holds a seed beyond
+    // JavaScript's exact integers) is replaced by a failure, so the page is not left waiting.
     let post = move |reply: FromWorker| match reply.to_js() {
         Ok(value) => {
             let _ = post_scope.post_message(&value);
         }
-        Err(e) => web_sys_log(&format!("convlab worker: cannot send a reply: {e}")),
+        Err(e) => {
+            web_sys_log(&format!("convlab worker: cannot send a reply: {e}"));
+            let failure = FromWorker::Failed {
+                request: reply.request().to_string(),
+                message: format!("the worker could not send its answer: {e}"),
+            };
+            if let Ok(value) = failure.to_js() {
+                let _ = post_scope.post_message(&value);
+            }
+        }
     };
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let request = match ToWorker::from_js(event.data()) {

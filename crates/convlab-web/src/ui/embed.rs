@@ -29,7 +29,8 @@ pub enum HostEvent {
         #[serde(flatten)]
         metrics: EpochMetrics,
     },
-    /// The lab's callback or EarlyStopping ended training early (not a Stop press).
+    /// Training ended before its last epoch: the lab's callback, EarlyStopping, a Stop
+    /// (button or command) or a loss that stopped being a number.
     EarlyStop {
         epoch: usize,
         /// `loss_threshold`, `early_stopping`, `stopped` (by the user or a command) or
@@ -48,6 +49,8 @@ pub enum HostEvent {
     },
     /// A command from the host could not be carried out.
     CommandFailed { command: String, message: String },
+    /// Something the student sees as an error that stops the lab (the dataset failed to load).
+    Error { message: String },
 }
 
 #[derive(Serialize)]

@@ -77,6 +77,10 @@ struct App {
     embedding: setup::Embedding,
     /// The worker holds a trained or loaded model that can be saved.
     has_model: bool,
+    /// A model file is being loaded and evaluated (training waits for it).
+    model_loading: bool,
+    /// The running training was started by the host page's command.
+    host_started: bool,
     /// The host page has been told the lab is ready.
     ready_sent: bool,
 }
@@ -170,6 +174,8 @@ pub fn start() {
         url_pairs,
         embedding,
         has_model: false,
+        model_loading: false,
+        host_started: false,
         ready_sent: false,
     };
     app.state.settings.show();
@@ -510,10 +516,13 @@ impl App {
                     fail(self, "start", "the dataset is not loaded yet".into());
                 } else if !self.model_ok() {
                     fail(self, "start", "the model cannot be built".into());
+                } else if self.model_loading {
+                    fail(self, "start", "a saved model is being loaded".into());
                 } else if let Err(e) = Settings::read() {
                     fail(self, "start", e);
                 } else {
                     self.train();
+                    self.host_started = self.training;
                 }
             }
             HostCommand::Stop => {
@@ -595,8 +604,14 @@ impl App {
     }
 
     fn load_model(&mut self, origin: String, file: Vec<u8>) {
-        if self.training {
+        if self.training || self.model_loading {
             return;
+        }
+        if self.embedding.locked.contains(&"editor") {
+            return show_error(
+                "models-error",
+                Some("The model is fixed on this page: loading another one is turned off."),
+            );
         }
         if self.data.is_none() {
             return show_error(
@@ -606,6 +621,8 @@ impl App {
         }
         show_error("models-error", None);
         set_text("models-status", &format!("Loading {origin}…"));
+        self.model_loading = true;
+        self.refresh_buttons();
         self.send(&ToWorker::LoadModel { origin, file });
     }
 
@@ -662,6 +679,7 @@ impl App {
     }
 
     fn on_model_loaded(&mut self, origin: String, header: ModelHeader, test: TestResult) {
+        self.model_loading = false;
         self.has_model = true;
         self.state.spec = header.spec.clone();
         self.field_error = None;
@@ -781,6 +799,9 @@ impl App {
                 }
             }
             FromWorker::DataFailed { message } => {
+                self.post(&HostEvent::Error {
+                    message: format!("the dataset could not be loaded: {message}"),
+                });
                 self.data_loading = false;
                 set_text("data-status", "The dataset could not be loaded.");
                 show_error(
@@ -835,6 +856,8 @@ impl App {
                 if request == "feature_maps" {
                     set_text("fm-status", &message);
                 } else if request == "load_model" || request == "export_model" {
+                    self.model_loading = false;
+                    self.refresh_buttons();
                     set_text("models-status", "");
                     show_error("models-error", Some(&message));
                 } else {
@@ -847,10 +870,12 @@ impl App {
                     self.training = false;
                     set_text("train-status", "Training did not run.");
                     self.refresh_buttons();
-                    self.post(&HostEvent::CommandFailed {
-                        command: "start".into(),
-                        message,
-                    });
+                    if std::mem::take(&mut self.host_started) {
+                        self.post(&HostEvent::CommandFailed {
+                            command: "start".into(),
+                            message,
+                        });
+                    }
                 }
             }
         }
@@ -964,8 +989,11 @@ impl App {
     }
 
     fn refresh_buttons(&self) {
-        let can_train =
-            !self.training && self.data.is_some() && self.model_ok() && Settings::read().is_ok();
+        let can_train = !self.training
+            && !self.model_loading
+            && self.data.is_some()
+            && self.model_ok()
+            && Settings::read().is_ok();
         set_disabled("train", !can_train);
         set_disabled("stop", !self.training);
         set_disabled("editor", self.training);
@@ -975,7 +1003,10 @@ impl App {
         set_disabled("fm-show", self.training || self.data.is_none());
         set_disabled("model-save-file", self.training || !self.has_model);
         set_disabled("model-save-browser", self.training || !self.has_model);
-        set_disabled("model-file", self.training || self.data.is_none());
+        set_disabled(
+            "model-file",
+            self.training || self.model_loading || self.data.is_none(),
+        );
         // The author's locks hold whatever the page's state.
         for id in &self.embedding.locked {
             set_disabled(id, true);
@@ -993,9 +1024,10 @@ impl App {
             Ok(s) => s,
             Err(e) => return show_error("settings-error", Some(&e)),
         };
-        if !self.model_ok() || self.data.is_none() || self.training {
+        if !self.model_ok() || self.data.is_none() || self.training || self.model_loading {
             return;
         }
+        self.host_started = false;
         let spec = self.state.spec.clone();
         self.training = true;
         self.run = Some(Run {

@@ -110,10 +110,26 @@ pub async fn save(
     set("saved", saved.into());
     set("file", Uint8Array::from(file).into());
     let db = open().await?;
-    let request = store(&db, IdbTransactionMode::Readwrite)?
-        .add(&record)
+    let transaction = db
+        .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+        .map_err(|e| js_error("opening the model store", e))?;
+    // The model is kept once the transaction commits, not when the add request succeeds (a
+    // full disk aborts the transaction afterwards).
+    let committed = Promise::new(&mut |resolve, reject| {
+        transaction.set_oncomplete(Some(&resolve));
+        transaction.set_onerror(Some(&reject));
+        transaction.set_onabort(Some(&reject));
+    });
+    transaction
+        .object_store(STORE)
+        .and_then(|store| store.add(&record))
         .map_err(|e| js_error("saving the model", e))?;
-    finished(&request).await.map(|_| ())
+    let result = JsFuture::from(committed).await.map(|_| ()).map_err(|_| {
+        "the browser did not keep the model (out of storage space?); download it as a file instead"
+            .to_string()
+    });
+    db.close();
+    result
 }
 
 /// Every saved model, oldest first.
@@ -123,6 +139,7 @@ pub async fn list() -> Result<Vec<SavedModel>, String> {
         .get_all()
         .map_err(|e| js_error("listing the saved models", e))?;
     let all: Array = finished(&request).await?.unchecked_into();
+    db.close();
     let field = |record: &JsValue, key: &str| Reflect::get(record, &key.into()).ok();
     Ok(all
         .iter()
@@ -155,6 +172,7 @@ pub async fn file(id: f64) -> Result<Vec<u8>, String> {
         .get(&id.into())
         .map_err(|e| js_error("reading the saved model", e))?;
     let record = finished(&request).await?;
+    db.close();
     if record.is_undefined() {
         return Err("that saved model is no longer in this browser".to_string());
     }
@@ -167,7 +185,9 @@ pub async fn delete(id: f64) -> Result<(), String> {
     let request = store(&db, IdbTransactionMode::Readwrite)?
         .delete(&id.into())
         .map_err(|e| js_error("deleting the saved model", e))?;
-    finished(&request).await.map(|_| ())
+    let result = finished(&request).await.map(|_| ());
+    db.close();
+    result
 }
 
 /// Offers `file` as a download named `name`.

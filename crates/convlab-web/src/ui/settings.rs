@@ -91,14 +91,18 @@ impl Settings {
             min_delta: number("es-min-delta", "EarlyStopping min_delta")?,
             restore_best_weights: input("es-restore").checked(),
         };
-        if settings.train_limit == 0 {
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The checks the trainer would make, so the form (and a URL) can name a bad value first.
+    pub fn check(&self) -> Result<(), String> {
+        if self.train_limit == 0 {
             return Err("Training images: use at least 1".to_string());
         }
-        let config = settings.train_config();
-        config
-            .validate(settings.train_limit)
-            .map_err(|e| e.to_string())?;
-        Ok(settings)
+        self.train_config()
+            .validate(self.train_limit)
+            .map_err(|e| e.to_string())
     }
 
     /// Puts these settings into the form.
@@ -122,8 +126,10 @@ impl Settings {
 
     /// The trainer's configuration; batch events come about a hundred times per epoch.
     pub fn train_config(&self) -> TrainConfig {
-        let train = self.train_limit
-            - (self.train_limit as f64 * self.validation_split as f64).floor() as usize;
+        // Saturating: an out-of-range split is refused by validate(), not by an underflow.
+        let train = self.train_limit.saturating_sub(
+            (self.train_limit as f64 * self.validation_split as f64).floor() as usize,
+        );
         let batches = train.div_ceil(self.batch_size.max(1));
         TrainConfig {
             epochs: self.epochs,

@@ -39,7 +39,7 @@ pub const PANELS: [(&str, &str); 7] = [
 
 /// Controls an author can lock with `lock=` (name, element ids disabled).
 pub const LOCKABLE: [(&str, &[&str]); 4] = [
-    ("model", &["preset", "editor"]),
+    ("model", &["preset", "editor", "model-file"]),
     ("settings", &["settings"]),
     ("data", &["data-url", "data-load"]),
     ("maps", &["fm-images", "fm-filter"]),
@@ -188,41 +188,36 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
             Err(e) => problems.push(format!("URL parameter layers: {e}")),
         }
     }
-    let s = &mut state.settings;
-    let mut set = |result: Result<(), String>| {
-        if let Err(e) = result {
-            problems.push(e);
-        }
-    };
+    // Each value is applied to a copy and kept only if the settings still pass the form's
+    // checks (epochs=0 or validation_split=1.5 parse, but cannot train).
     for (name, value) in pairs {
         let value = value.as_str();
-        match name.as_str() {
-            "epochs" => set(number(name, value, "a whole number").map(|v| s.epochs = v)),
-            "batch_size" => set(number(name, value, "a whole number").map(|v| s.batch_size = v)),
-            "learning_rate" => set(number::<f64>(name, value, "a number")
-                .and_then(|v| {
-                    (v.is_finite() && v > 0.0).then_some(v).ok_or(format!(
-                        "URL parameter learning_rate='{value}' must be above 0"
-                    ))
-                })
-                .map(|v| s.learning_rate = v)),
-            "seed" => set(number(name, value, "a whole number").map(|v| s.seed = v)),
-            "validation_split" => {
-                set(number(name, value, "a number").map(|v| s.validation_split = v))
-            }
-            "train_images" => set(number(name, value, "a whole number").map(|v| s.train_limit = v)),
-            "webgpu" => set(switch(name, value).map(|v| s.prefer_webgpu = v)),
-            "stop_at_loss" => set(if value == "off" {
+        let mut s = state.settings.clone();
+        let applied = match name.as_str() {
+            "epochs" => number(name, value, "a whole number").map(|v| s.epochs = v),
+            "batch_size" => number(name, value, "a whole number").map(|v| s.batch_size = v),
+            "learning_rate" => number(name, value, "a number").map(|v| s.learning_rate = v),
+            "seed" => number(name, value, "a whole number").map(|v| s.seed = v),
+            "validation_split" => number(name, value, "a number").map(|v| s.validation_split = v),
+            "train_images" => number(name, value, "a whole number").map(|v| s.train_limit = v),
+            "webgpu" => switch(name, value).map(|v| s.prefer_webgpu = v),
+            "stop_at_loss" if value == "off" => {
                 s.stop_at_loss_on = false;
                 Ok(())
-            } else {
-                number::<f32>(name, value, "a number or off").map(|v| {
-                    s.stop_at_loss_on = true;
-                    s.stop_at_loss = v;
-                })
+            }
+            "stop_at_loss" => number::<f32>(name, value, "a number or off").map(|v| {
+                s.stop_at_loss_on = true;
+                s.stop_at_loss = v;
             }),
-            "early_stopping" => set(early_stopping(value, s)),
-            _ => {}
+            "early_stopping" => early_stopping(value, &mut s),
+            _ => continue,
+        };
+        match applied.and_then(|()| {
+            s.check()
+                .map_err(|e| format!("URL parameter {name}='{value}' cannot be used: {e}"))
+        }) {
+            Ok(()) => state.settings = s,
+            Err(e) => problems.push(e),
         }
     }
     for (name, _) in pairs {
@@ -300,10 +295,18 @@ fn unknown<const N: usize>(param: &str, name: &str, known: [&str; N]) -> String 
     )
 }
 
-/// `https://Example.org/` → `https://example.org`; anything that is not an http(s) origin
-/// (a path, a wildcard) is refused, so `allow=*` cannot open the lab to every page.
+/// `https://Example.org:443/` → `https://example.org`, as browsers write `event.origin`;
+/// anything that is not an http(s) origin (a path, a wildcard) is refused, so `allow=*`
+/// cannot open the lab to every page.
 fn normal_origin(text: &str) -> Option<String> {
     let text = text.trim_end_matches('/').to_ascii_lowercase();
+    let text = match text.strip_suffix(":443") {
+        Some(bare) if text.starts_with("https://") => bare.to_string(),
+        _ => match text.strip_suffix(":80") {
+            Some(bare) if text.starts_with("http://") => bare.to_string(),
+            _ => text,
+        },
+    };
     let (scheme, rest) = text.split_once("://")?;
     let host_ok = !rest.is_empty()
         && rest
@@ -489,13 +492,40 @@ mod tests {
     }
 
     #[test]
+    fn values_that_parse_but_cannot_train_are_refused() {
+        let mut state = SavedState::default();
+        let problems = apply_experiment(
+            &pairs("epochs=0&validation_split=1.5&train_images=0&stop_at_loss=-1&batch_size=64&learning_rate=0"),
+            &mut state,
+        );
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("URL parameter epochs='0' cannot be used: invalid setting epochs"),
+            "{}",
+            problems[0]
+        );
+        assert!(problems[1].contains("validation_split='1.5'"));
+        assert_eq!(
+            state.settings,
+            Settings {
+                batch_size: 64,
+                ..Settings::default()
+            }
+        );
+    }
+
+    #[test]
     fn embedding_reads_panels_locks_and_origins() {
         let (shape, problems) = embedding(&pairs(
-            "panels=model,train&lock=model,settings&hide=share,stop&allow=https://Course.example.org/,http://127.0.0.1:8000&id=lab-a",
+            "panels=model,train&lock=model,settings&hide=share,stop&allow=https://Course.example.org:443/,http://127.0.0.1:8000&id=lab-a",
         ));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(shape.panels, Some(vec!["model-panel", "train-panel"]));
-        assert_eq!(shape.locked, vec!["preset", "editor", "settings"]);
+        assert_eq!(
+            shape.locked,
+            vec!["preset", "editor", "model-file", "settings"]
+        );
         assert_eq!(shape.hidden, vec!["share-bar", "stop"]);
         assert_eq!(
             shape.allow,
