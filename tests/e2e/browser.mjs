@@ -58,3 +58,12 @@ export async function setInput(page, selector, value) {
   await page.fill(selector, String(value));
 }
 
+
+/** One short run of `preset` on the first `images` training images; waits for the test result. */
+export async function trainBriefly(page, preset, images, timeout = 120_000) {
+  await page.selectOption('#preset', preset);
+  await setInput(page, '#epochs', 1);
+  await setInput(page, '#train-limit', images);
+  await page.click('#train');
+  await waitForText(page, '#test-result', 'Test loss', timeout);
+}

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from './server.mjs';
-import { inBrowser, setInput, text, waitForText } from './browser.mjs';
+import { inBrowser, setInput, text, trainBriefly, waitForText } from './browser.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
@@ -192,11 +192,7 @@ test('a trained model saved in the browser and as a file loads back with the sam
   await inBrowser('models', { context: { acceptDownloads: true } }, async (page) => {
     await openWithFixtures(page);
     assert.ok(await page.locator('#model-save-file').isDisabled(), 'nothing to save before training');
-    await page.selectOption('#preset', 'cnn-1conv');
-    await setInput(page, '#epochs', 1);
-    await setInput(page, '#train-limit', 500);
-    await page.click('#train');
-    await waitForText(page, '#test-result', 'Test loss', 120_000);
+    await trainBriefly(page, 'cnn-1conv', 500);
     const accuracy = (await text(page, '#test-result')).match(/test accuracy (\d\.\d{4})/)[1];
 
     await setInput(page, '#model-name', 'one conv');
@@ -264,11 +260,7 @@ test('the page works offline once loaded: reload and train with the server stopp
     await own.close();
     await page.reload();
     await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
-    await page.selectOption('#preset', 'dnn');
-    await setInput(page, '#epochs', 1);
-    await setInput(page, '#train-limit', 128);
-    await page.click('#train');
-    await waitForText(page, '#test-result', 'Test loss', 120_000);
+    await trainBriefly(page, 'dnn', 128);
     // The browser reports the refused connections of the network-first requests; nothing else.
     const others = errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to fetch|net::/.test(e));
     errors.length = 0;

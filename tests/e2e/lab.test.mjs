@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { serve } from './server.mjs';
-import { inBrowser, setInput, text, waitForText } from './browser.mjs';
+import { inBrowser, setInput, text, trainBriefly, waitForText } from './browser.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
@@ -126,11 +126,7 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
   await inBrowser('webgpu', { webgpu: true }, async (page) => {
     await openWithFixtures(page);
     await waitForText(page, '#backend', 'WebGPU available');
-    await page.selectOption('#preset', 'dnn');
-    await setInput(page, '#epochs', 1);
-    await setInput(page, '#train-limit', 64);
-    await page.click('#train');
-    await waitForText(page, '#test-result', 'Test loss', 300_000);
+    await trainBriefly(page, 'dnn', 64, 300_000);
     assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
     assert.match(await text(page, '#history tbody'), /WebGPU/);

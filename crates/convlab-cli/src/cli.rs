@@ -1,4 +1,4 @@
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
@@ -158,12 +158,8 @@ pub fn main() -> ExitCode {
 }
 
 fn parse_monitor(name: &str) -> Result<Monitor> {
-    Ok(match name {
-        "loss" => Monitor::Loss,
-        "val_loss" => Monitor::ValLoss,
-        "accuracy" => Monitor::Accuracy,
-        "val_accuracy" => Monitor::ValAccuracy,
-        other => bail!("unknown monitor '{other}': use loss, val_loss, accuracy or val_accuracy"),
+    Monitor::from_name(name).ok_or_else(|| {
+        anyhow!("unknown monitor '{name}': use loss, val_loss, accuracy or val_accuracy")
     })
 }
 

@@ -36,6 +36,18 @@ pub enum Monitor {
 }
 
 impl Monitor {
+    pub const ALL: [Monitor; 4] = [
+        Monitor::Loss,
+        Monitor::ValLoss,
+        Monitor::Accuracy,
+        Monitor::ValAccuracy,
+    ];
+
+    /// The monitor Keras calls `name` (`loss`, `val_loss`, `accuracy`, `val_accuracy`).
+    pub fn from_name(name: &str) -> Option<Monitor> {
+        Monitor::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Monitor::Loss => "loss",

@@ -699,17 +699,7 @@ impl App {
                 test.accuracy
             ),
         );
-        set_text(
-            "test-result",
-            &format!(
-                "Loaded model ({origin}): test loss {:.4} · test accuracy {:.4} ({} on {} test images)",
-                test.loss,
-                test.accuracy,
-                percent(test.accuracy),
-                thousands(self.data.as_ref().map_or(0, |d| d.test))
-            ),
-        );
-        set_html("confusion", &confusion_html(&test));
+        self.show_test_result(&format!("Loaded model ({origin}): test loss"), &test);
         self.refresh_buttons();
         self.request_maps();
     }
@@ -1169,17 +1159,7 @@ impl App {
     fn on_tested(&mut self, result: TestResult) {
         self.training = false;
         self.has_model = true;
-        set_text(
-            "test-result",
-            &format!(
-                "Test loss {:.4} · test accuracy {:.4} ({} on {} test images)",
-                result.loss,
-                result.accuracy,
-                percent(result.accuracy),
-                thousands(self.data.as_ref().map_or(0, |d| d.test))
-            ),
-        );
-        set_html("confusion", &confusion_html(&result));
+        self.show_test_result("Test loss", &result);
         if let Some(run) = &self.run {
             let seconds: f64 = run.history.iter().map(|m| m.seconds).sum();
             let samples: usize = run.history.iter().map(|m| m.samples).sum();
@@ -1232,6 +1212,21 @@ impl App {
         }
         self.refresh_buttons();
         self.request_maps();
+    }
+
+    /// model.evaluate's line ("{lead} 0.3312 · test accuracy 0.8812 (...)") and the matrix.
+    fn show_test_result(&self, lead: &str, result: &TestResult) {
+        set_text(
+            "test-result",
+            &format!(
+                "{lead} {:.4} · test accuracy {:.4} ({} on {} test images)",
+                result.loss,
+                result.accuracy,
+                percent(result.accuracy),
+                thousands(self.data.as_ref().map_or(0, |d| d.test))
+            ),
+        );
+        set_html("confusion", &confusion_html(result));
     }
 
     fn draw_charts(&self) {

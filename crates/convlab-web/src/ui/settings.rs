@@ -60,17 +60,6 @@ fn number<T: std::str::FromStr>(id: &str, label: &str) -> Result<T, String> {
         .map_err(|_| format!("{label}: '{text}' is not a valid number"))
 }
 
-fn monitor_by_name(name: &str) -> Option<Monitor> {
-    [
-        Monitor::Loss,
-        Monitor::ValLoss,
-        Monitor::Accuracy,
-        Monitor::ValAccuracy,
-    ]
-    .into_iter()
-    .find(|m| m.name() == name)
-}
-
 impl Settings {
     /// Reads the form; the error names the field.
     pub fn read() -> Result<Settings, String> {
@@ -85,7 +74,7 @@ impl Settings {
             stop_at_loss_on: input("stop-at-loss-on").checked(),
             stop_at_loss: number("stop-at-loss", "Loss threshold")?,
             early_stopping_on: input("es-on").checked(),
-            monitor: monitor_by_name(&super::dom::select("es-monitor").value())
+            monitor: Monitor::from_name(&super::dom::select("es-monitor").value())
                 .unwrap_or(Monitor::ValLoss),
             patience: number("es-patience", "EarlyStopping patience")?,
             min_delta: number("es-min-delta", "EarlyStopping min_delta")?,

@@ -105,17 +105,6 @@ fn switch(name: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-fn monitor(name: &str) -> Option<Monitor> {
-    [
-        Monitor::Loss,
-        Monitor::ValLoss,
-        Monitor::Accuracy,
-        Monitor::ValAccuracy,
-    ]
-    .into_iter()
-    .find(|m| m.name() == name)
-}
-
 /// `monitor:patience:min_delta[:restore]`, e.g. `val_loss:2:0:restore`, or `off`.
 fn early_stopping(value: &str, settings: &mut Settings) -> Result<(), String> {
     let fail = |problem: &str| {
@@ -130,7 +119,7 @@ fn early_stopping(value: &str, settings: &mut Settings) -> Result<(), String> {
         return Err(fail("wrong number of parts"));
     }
     let config = EarlyStoppingConfig {
-        monitor: monitor(parts[0]).ok_or_else(|| fail("unknown monitor"))?,
+        monitor: Monitor::from_name(parts[0]).ok_or_else(|| fail("unknown monitor"))?,
         patience: parts[1]
             .parse()
             .map_err(|_| fail("patience is not a whole number"))?,
