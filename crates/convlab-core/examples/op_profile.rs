@@ -2,6 +2,10 @@
 //!
 //!     cargo run --release -p convlab-core --example op_profile [BATCH] [ITERATIONS]
 //!
+//! With `--features ndarray` and `ndarray` among the arguments it profiles burn's NdArray
+//! backend instead (the CPU backend before flex; deprecated in burn 0.22), for the "before"
+//! column of BENCHMARKS.md.
+//!
 //! Each op runs on tensors of the lab CNN's shapes; "forward" is the op alone, "backward" is
 //! (forward + backward of a sum over its output) minus forward. The last rows time a whole
 //! training step (forward, loss, backward, Adam) through the real Trainer. Prints Markdown.
@@ -48,6 +52,18 @@ fn profile<const D: usize, M: Module>(
     rows.push((name.to_string(), fwd, (both - fwd).max(0.0)));
 }
 
+/// burn-flex, or NdArray when asked for (and built with the `ndarray` feature).
+fn cpu_backend() -> (&'static str, Device) {
+    if std::env::args().any(|a| a == "ndarray") {
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)] // NdArray is measured as the "before"
+        return ("burn-ndarray", Device::ndarray());
+        #[cfg(not(feature = "ndarray"))]
+        panic!("build the example with --features ndarray to profile NdArray");
+    }
+    ("burn-flex", Backend::cpu().device)
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -55,7 +71,8 @@ fn main() {
         .collect();
     let batch = args.first().copied().unwrap_or(32);
     let iterations = args.get(1).copied().unwrap_or(20);
-    let device: Device = Backend::cpu().device.autodiff();
+    let (backend_name, plain_device) = cpu_backend();
+    let device: Device = plain_device.clone().autodiff();
     device.seed(1);
     let random = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Default, &device);
     let mut rows = Vec::new();
@@ -127,7 +144,7 @@ fn main() {
     );
 
     println!(
-        "Lab CNN ops on burn-flex, batch {batch}, mean of {iterations} runs after one warm-up:\n"
+        "Lab CNN ops on {backend_name}, batch {batch}, mean of {iterations} runs after one warm-up:\n"
     );
     println!("| op | forward ms | backward ms |");
     println!("|---|---|---|");
@@ -152,7 +169,7 @@ fn main() {
         ..TrainConfig::default()
     };
     let spec = ModelSpec::preset("cnn").unwrap();
-    let mut trainer = Trainer::new(&spec, config, data, Backend::cpu().device).unwrap();
+    let mut trainer = Trainer::new(&spec, config, data, plain_device).unwrap();
     let mut step = || convlab_core::block_on(trainer.step(&mut |_| {})).unwrap();
     step();
     let start = Instant::now();
