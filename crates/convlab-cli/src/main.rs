@@ -5,6 +5,13 @@
 #[cfg(not(target_family = "wasm"))]
 mod cli;
 
+// glibc's allocator hands the large tensors a training step frees back to the system and
+// page-faults them in again on the next step: ~40% of a CPU step on the lab CNN (BENCHMARKS.md).
+// mimalloc keeps them for reuse.
+#[cfg(not(target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(not(target_family = "wasm"))]
 fn main() -> std::process::ExitCode {
     cli::main()

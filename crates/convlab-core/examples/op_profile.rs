@@ -2,21 +2,27 @@
 //!
 //!     cargo run --release -p convlab-core --example op_profile [BATCH] [ITERATIONS]
 //!
-//! With `--features ndarray` and `ndarray` among the arguments it profiles burn's NdArray
-//! backend instead (the CPU backend before flex; deprecated in burn 0.22), for the "before"
-//! column of BENCHMARKS.md.
+//! The convolutions and poolings run through `convlab-ops`, as in the model; with `burn-ops`
+//! among the arguments they are burn's own ops (the "before" column of the per-op table). With
+//! `--features ndarray` and `ndarray` among the arguments it profiles burn's NdArray backend
+//! instead (the CPU backend before flex; deprecated in burn 0.22).
 //!
 //! Each op runs on tensors of the lab CNN's shapes; "forward" is the op alone, "backward" is
 //! (forward + backward of a sum over its output) minus forward. The last rows time a whole
 //! training step (forward, loss, backward, Adam) through the real Trainer. Prints Markdown.
 
 use burn::module::Module;
-use burn::nn::conv::Conv2dConfig;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::MaxPool2dConfig;
 use burn::nn::LinearConfig;
 use burn::tensor::{Device, Distribution, Tensor};
 use convlab_core::{Backend, Dataset, ModelSpec, TrainConfig, Trainer};
 use std::time::Instant;
+
+// As in the convlab binary: glibc's allocator returns large freed blocks to the system and
+// page-faults them back in on the next step (~40% of a step here).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn time_ms(iterations: usize, mut f: impl FnMut()) -> f64 {
     f(); // warm-up: allocations, kernel selection
@@ -83,13 +89,28 @@ fn main() {
     let dense1 = LinearConfig::new(800, 128).init(&device);
     let dense2 = LinearConfig::new(128, 10).init(&device);
     let as4 = |t: Tensor<2>| t.unsqueeze::<4>();
+    let burn_ops = std::env::args().any(|a| a == "burn-ops" || a == "ndarray");
+    let conv = |m: &Conv2d, x: Tensor<4>| {
+        if burn_ops {
+            m.forward(x)
+        } else {
+            convlab_ops::conv2d(x, m.weight.val(), m.bias.as_ref().map(|b| b.val()))
+        }
+    };
+    let pool = |x: Tensor<4>| {
+        if burn_ops {
+            pool.forward(x)
+        } else {
+            convlab_ops::max_pool2d(x, 2)
+        }
+    };
 
     profile(
         "conv2d 1->32, 28x28",
         iterations,
         &random([batch, 1, 28, 28]),
         &conv1,
-        |m, x| m.forward(x),
+        conv,
         &mut rows,
     );
     profile(
@@ -105,7 +126,7 @@ fn main() {
         iterations,
         &random([batch, 32, 26, 26]),
         &conv1,
-        |_, x| pool.forward(x),
+        |_, x| pool(x),
         &mut rows,
     );
     profile(
@@ -113,7 +134,7 @@ fn main() {
         iterations,
         &random([batch, 32, 13, 13]),
         &conv2,
-        |m, x| m.forward(x),
+        conv,
         &mut rows,
     );
     profile(
@@ -121,7 +142,7 @@ fn main() {
         iterations,
         &random([batch, 32, 11, 11]),
         &conv2,
-        |_, x| pool.forward(x),
+        |_, x| pool(x),
         &mut rows,
     );
     let flat = Tensor::<2>::random([batch, 800], Distribution::Default, &device);
@@ -144,7 +165,8 @@ fn main() {
     );
 
     println!(
-        "Lab CNN ops on {backend_name}, batch {batch}, mean of {iterations} runs after one warm-up:\n"
+        "Lab CNN ops on {backend_name} ({}), batch {batch}, mean of {iterations} runs after one warm-up:\n",
+        if burn_ops { "burn's conv2d and max_pool2d" } else { "convlab-ops" }
     );
     println!("| op | forward ms | backward ms |");
     println!("|---|---|---|");
@@ -177,7 +199,7 @@ fn main() {
         step();
     }
     let step_ms = start.elapsed().as_secs_f64() * 1e3 / (iterations - 1) as f64;
-    println!("| whole training step (Trainer::step: forward, loss, backward, Adam) | {step_ms:.2} total | |");
+    println!("| whole training step (Trainer::step: forward, loss, backward, Adam; always convlab-ops) | {step_ms:.2} total | |");
     println!(
         "\n{:.0} samples/s in whole steps",
         batch as f64 * 1e3 / step_ms

@@ -5,7 +5,6 @@ use crate::data::IMAGE_SIDE;
 use crate::spec::{Activation, LayerSpec, ModelSpec, SpecError};
 use burn::module::{Initializer, Module};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{activation, Device, Tensor};
 
@@ -15,11 +14,11 @@ const GLOROT_UNIFORM: Initializer = Initializer::XavierUniform { gain: 1.0 };
 /// A sequential model built from a validated [`ModelSpec`].
 ///
 /// Only the layers with weights are burn modules; pooling, flattening and activations are
-/// applied from the spec, which travels with the weights.
+/// applied from the spec, which travels with the weights. Convolutions and pooling run through
+/// `convlab-ops`, which is burn's own op on WebGPU and a faster kernel on the CPU backend.
 #[derive(Module, Debug)]
 pub struct Sequential {
     convs: Vec<Conv2d>,
-    pools: Vec<MaxPool2d>,
     denses: Vec<Linear>,
     #[module(skip)]
     spec: ModelSpec,
@@ -41,12 +40,14 @@ impl Sequential {
         let mut channels = 1;
         let mut flat_len = 0;
         let mut side = IMAGE_SIDE;
-        let (mut convs, mut pools, mut denses) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut convs, mut denses) = (Vec::new(), Vec::new());
         for layer in &spec.layers {
             match *layer {
                 LayerSpec::Conv2D {
                     filters, kernel, ..
                 } => {
+                    // Stride 1 and no padding: Keras's default, burn's, and what
+                    // `convlab_ops::conv2d` computes.
                     let mut conv = Conv2dConfig::new([channels, filters], [kernel, kernel])
                         .with_initializer(GLOROT_UNIFORM)
                         .init(device);
@@ -55,10 +56,7 @@ impl Sequential {
                     channels = filters;
                     side = side - kernel + 1;
                 }
-                LayerSpec::MaxPool2D { pool } => {
-                    pools.push(MaxPool2dConfig::new([pool, pool]).init());
-                    side /= pool;
-                }
+                LayerSpec::MaxPool2D { pool } => side /= pool,
                 LayerSpec::Flatten => flat_len = side * side * channels,
                 LayerSpec::Dense { units, .. } => {
                     let mut dense = LinearConfig::new(flat_len, units)
@@ -72,10 +70,15 @@ impl Sequential {
         }
         Ok(Sequential {
             convs,
-            pools,
             denses,
             spec: spec.clone(),
         })
+    }
+
+    /// The `index`-th convolution (stride 1, no padding) with its bias.
+    fn convolve(&self, index: usize, x: Tensor<4>) -> Tensor<4> {
+        let conv = &self.convs[index];
+        convlab_ops::conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()))
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -90,18 +93,17 @@ impl Sequential {
         let last = self.spec.layers.len() - 1;
         let mut image = Some(images);
         let mut flat: Option<Tensor<2>> = None;
-        let (mut conv, mut pool, mut dense) = (0, 0, 0);
+        let (mut conv, mut dense) = (0, 0);
         for (index, layer) in self.spec.layers.iter().enumerate() {
             match *layer {
                 LayerSpec::Conv2D { activation, .. } => {
-                    let x = self.convs[conv].forward(image.take().expect("validated spec"));
+                    let x = self.convolve(conv, image.take().expect("validated spec"));
                     image = Some(apply(activation, x, 1));
                     conv += 1;
                 }
-                LayerSpec::MaxPool2D { .. } => {
+                LayerSpec::MaxPool2D { pool } => {
                     let x = image.take().expect("validated spec");
-                    image = Some(self.pools[pool].forward(x));
-                    pool += 1;
+                    image = Some(convlab_ops::max_pool2d(x, pool));
                 }
                 LayerSpec::Flatten => {
                     flat = Some(image.take().expect("validated spec").flatten(1, 3));
@@ -132,17 +134,14 @@ impl Sequential {
     pub fn image_activations(&self, images: Tensor<4>) -> Vec<LayerOutput> {
         let mut outputs = Vec::new();
         let mut x = images;
-        let (mut conv, mut pool) = (0, 0);
+        let mut conv = 0;
         for (index, layer) in self.spec.layers.iter().enumerate() {
             match *layer {
                 LayerSpec::Conv2D { activation, .. } => {
-                    x = apply(activation, self.convs[conv].forward(x), 1);
+                    x = apply(activation, self.convolve(conv, x), 1);
                     conv += 1;
                 }
-                LayerSpec::MaxPool2D { .. } => {
-                    x = self.pools[pool].forward(x);
-                    pool += 1;
-                }
+                LayerSpec::MaxPool2D { pool } => x = convlab_ops::max_pool2d(x, pool),
                 LayerSpec::Flatten | LayerSpec::Dense { .. } => break,
             }
             outputs.push(LayerOutput {

@@ -1,0 +1,199 @@
+//! Faster CPU training for the lab's layers, through burn's backend-extension API.
+//!
+//! burn 0.22's CPU backend (`flex`) spends most of a lab-CNN training step in two places that
+//! are not arithmetic (see BENCHMARKS.md, "Where a CPU training step goes"):
+//!
+//! - max pooling's forward pass with indices: a generic kernel whose data-dependent branches
+//!   are mispredicted about half the time on real activations;
+//! - a convolution's gradients: burn's generic formulas (a convolution of the input with the
+//!   output gradient as a 26×26 "kernel" for the weights, a transposed convolution for the
+//!   input), which flex cannot map onto good matrix products.
+//!
+//! This crate replaces just those pieces when a tensor lives on flex: [`max_pool2d`] computes
+//! 2×2 windows branch-free (burn's own max-pool backward still scatters the gradient), and
+//! [`conv2d`] keeps burn's forward convolution but computes the weight and input gradients as
+//! burn matrix products over the input's patches (im2col / col2im, two plain copy loops here),
+//! the form TensorFlow and PyTorch use. On any other backend (WebGPU) both functions are burn's
+//! own ops, and so is everything else in the model.
+//!
+//! Both are checked against burn's reference ops (values and gradients) in the tests below.
+
+mod conv;
+mod pool;
+
+use burn::backend::autodiff::Autodiff;
+use burn::backend::Flex;
+use burn::tensor::module;
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{DType, Tensor};
+
+/// The autodiff backend the trainer uses on the CPU.
+type FlexAutodiff = Autodiff<Flex>;
+
+/// Max pooling over non-overlapping `size`×`size` windows (stride `size`, no padding, a
+/// partial last row or column dropped), as Keras's `MaxPooling2D(size)`. The lab's 2×2 pooling
+/// on flex takes the fast kernel; other sizes are burn's op.
+pub fn max_pool2d(x: Tensor<4>, size: usize) -> Tensor<4> {
+    if size == 2 && x.dtype() == DType::F32 {
+        if let Ok(tracked) = x.clone().try_into_primitive::<FlexAutodiff>() {
+            return Tensor::from_primitive::<FlexAutodiff>(pool::max_pool2x2_autodiff(tracked));
+        }
+        if let Ok(plain) = x.clone().try_into_primitive::<Flex>() {
+            return Tensor::from_primitive::<Flex>(pool::max_pool2x2(&plain).0);
+        }
+    }
+    module::max_pool2d(x, MaxPoolOptions::new([size, size]))
+}
+
+/// A stride-1 convolution without padding (Keras's `Conv2D` with `padding="valid"`).
+/// `weight` is `[filters, channels, kernel, kernel]`.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    if let Some(bias) = bias.clone() {
+        if x.dtype() == DType::F32 {
+            let primitives = (
+                x.clone().try_into_primitive::<FlexAutodiff>(),
+                weight.clone().try_into_primitive::<FlexAutodiff>(),
+                bias.try_into_primitive::<FlexAutodiff>(),
+            );
+            if let (Ok(x), Ok(weight), Ok(bias)) = primitives {
+                return Tensor::from_primitive::<FlexAutodiff>(conv::conv2d_autodiff(
+                    x, weight, bias, options,
+                ));
+            }
+        }
+    }
+    module::conv2d(x, weight, bias, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution, Tolerance};
+
+    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    fn assert_close<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) {
+        assert_eq!(actual.dims(), expected.dims());
+        actual
+            .into_data()
+            .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::rel_abs(1e-5, 1e-4));
+    }
+
+    fn reference_pool(x: Tensor<4>, size: usize) -> Tensor<4> {
+        module::max_pool2d(x, MaxPoolOptions::new([size, size]))
+    }
+
+    #[test]
+    fn pooling_matches_burn_forward_and_backward() {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        // 26×26 (even) and 11×11 (odd: the last row and column are dropped), ReLU outputs
+        // (ties between zeros: the first one wins), and size 3 (burn's op).
+        for (shape, size) in [([3, 4, 26, 26], 2), ([2, 5, 11, 11], 2), ([2, 3, 9, 10], 3)] {
+            let input = burn::tensor::activation::relu(random(shape, &device));
+            // A weighted sum, so that every output element gets a different gradient.
+            let out_shape = reference_pool(input.clone().inner(), size).dims();
+            let weights = random(out_shape, &device);
+
+            let x = input.clone().require_grad();
+            let fast = max_pool2d(x.clone(), size);
+            let fast_grad = x.grad(&(fast.clone() * weights.clone()).sum().backward());
+
+            let y = input.clone().require_grad();
+            let slow = reference_pool(y.clone(), size);
+            let slow_grad = y.grad(&(slow.clone() * weights).sum().backward());
+
+            assert_close(fast, slow);
+            assert_close(fast_grad.unwrap(), slow_grad.unwrap());
+            // Without autodiff (evaluation, feature maps).
+            assert_close(
+                max_pool2d(input.clone().inner(), size),
+                reference_pool(input.inner(), size),
+            );
+        }
+    }
+
+    #[test]
+    fn the_trainers_cpu_tensors_take_the_fast_path() {
+        // The routing condition of both functions: training tensors (flex under autodiff) and
+        // evaluation tensors (plain flex) convert to the primitives the kernels take.
+        let training = Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex().autodiff());
+        assert!(training.try_into_primitive::<FlexAutodiff>().is_ok());
+        let evaluation = Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex());
+        assert!(evaluation.try_into_primitive::<Flex>().is_ok());
+    }
+
+    #[test]
+    fn pooling_propagates_nan() {
+        let device = Device::flex();
+        for at in 0..4 {
+            let mut values = [1.0, 4.0, 3.0, 2.0];
+            values[at] = f32::NAN;
+            let x = Tensor::<1>::from_floats(values, &device).reshape([1, 1, 2, 2]);
+            let out: Vec<f32> = max_pool2d(x, 2).into_data().try_to_vec().unwrap();
+            assert!(out[0].is_nan(), "a NaN at {at} must not vanish: {out:?}");
+        }
+    }
+
+    #[test]
+    fn convolution_matches_burn_forward_and_gradients() {
+        let device = Device::flex().autodiff();
+        device.seed(11);
+        // The lab's two convolutions (1 and 32 input channels, batch 4) and a 5×5 kernel.
+        for (x_shape, w_shape) in [
+            ([4, 1, 28, 28], [32, 1, 3, 3]),
+            ([4, 32, 13, 13], [16, 32, 3, 3]),
+            ([2, 3, 12, 11], [4, 3, 5, 5]),
+        ] {
+            let input = random(x_shape, &device);
+            let kernel = random(w_shape, &device);
+            let offsets = Tensor::<1>::random([w_shape[0]], Distribution::Default, &device);
+            let run = |fast: bool| {
+                let x = input.clone().require_grad();
+                let w = kernel.clone().require_grad();
+                let b = offsets.clone().require_grad();
+                let out = if fast {
+                    conv2d(x.clone(), w.clone(), Some(b.clone()))
+                } else {
+                    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+                    module::conv2d(x.clone(), w.clone(), Some(b.clone()), options)
+                };
+                let weights = Tensor::<4>::ones(out.dims(), &device).cumsum(3) / 10.0;
+                let grads = (out.clone() * weights).sum().backward();
+                (
+                    out,
+                    x.grad(&grads).unwrap(),
+                    w.grad(&grads).unwrap(),
+                    b.grad(&grads).unwrap(),
+                )
+            };
+            let (out, x_grad, w_grad, b_grad) = run(true);
+            let (ref_out, ref_x_grad, ref_w_grad, ref_b_grad) = run(false);
+            assert_close(out, ref_out);
+            assert_close(x_grad, ref_x_grad);
+            assert_close(w_grad, ref_w_grad);
+            assert_close(b_grad, ref_b_grad);
+        }
+    }
+
+    #[test]
+    fn convolution_of_an_untracked_input_only_grads_the_weights() {
+        // The first layer's input (the images) needs no gradient: only weight and bias get one.
+        let device = Device::flex().autodiff();
+        let x = Tensor::<4>::ones([2, 1, 5, 5], &device);
+        let w = Tensor::<4>::ones([3, 1, 3, 3], &device).require_grad();
+        let b = Tensor::<1>::zeros([3], &device).require_grad();
+        let grads = conv2d(x.clone(), w.clone(), Some(b.clone()))
+            .sum()
+            .backward();
+        assert!(x.grad(&grads).is_none());
+        // Every weight sees 2 images × 3×3 output positions of ones.
+        let w_grad: Vec<f32> = w.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
+        assert!(w_grad.iter().all(|&g| g == 18.0), "{w_grad:?}");
+        let b_grad: Vec<f32> = b.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
+        assert_eq!(b_grad, vec![18.0; 3]);
+    }
+}
