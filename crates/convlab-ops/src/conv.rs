@@ -1,5 +1,6 @@
-//! A convolution's autodiff node on flex whose gradients are matrix products over the input's
-//! patches (im2col), as TensorFlow and PyTorch compute them.
+//! A convolution on flex computed as matrix products over the input's patches (im2col), as
+//! TensorFlow and PyTorch compute it: forward, and an autodiff node whose weight and input
+//! gradients are the same products transposed (col2im for the input).
 
 use crate::FlexAutodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -8,12 +9,100 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{FloatTensorOps, ModuleOps};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Shape, TensorData};
+use std::ops::Range;
+
+/// Images per block of patches. The lab's second layer at 32 images is 288 × 3,872 patch values
+/// (4.5 MB); whole batches of 128 at once (18 MB) ran slower per image than blocks of 32.
+const IMAGES_PER_BLOCK: usize = 32;
+
+/// The sizes of one stride-1, unpadded convolution.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    filters: usize,
+    kernel_h: usize,
+    kernel_w: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+impl Geometry {
+    fn new(x: &FlexTensor, weight: &FlexTensor) -> Geometry {
+        let [batch, channels, height, width] = x.shape().dims();
+        let [filters, _, kernel_h, kernel_w] = weight.shape().dims();
+        Geometry {
+            batch,
+            channels,
+            height,
+            width,
+            filters,
+            kernel_h,
+            kernel_w,
+            out_h: height - kernel_h + 1,
+            out_w: width - kernel_w + 1,
+        }
+    }
+
+    /// Values in one patch: channels × kernel height × kernel width.
+    fn patch_len(&self) -> usize {
+        self.channels * self.kernel_h * self.kernel_w
+    }
+
+    /// Output positions per image.
+    fn positions(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    fn blocks(&self) -> impl Iterator<Item = Range<usize>> {
+        let batch = self.batch;
+        (0..batch)
+            .step_by(IMAGES_PER_BLOCK)
+            .map(move |start| start..(start + IMAGES_PER_BLOCK).min(batch))
+    }
+
+    /// The kernels as a `[filters, patch_len]` matrix.
+    fn kernel_matrix(&self, weight: FlexTensor) -> FlexTensor {
+        Flex::float_reshape(weight, Shape::new([self.filters, self.patch_len()])).to_contiguous()
+    }
+}
+
+/// The convolution of a `[batch, channels, height, width]` input with `[filters, channels, kh,
+/// kw]` kernels plus a bias per filter: per block of images, kernels × patches.
+pub(crate) fn conv2d_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+    let geometry = Geometry::new(x, weight);
+    let Geometry { batch, filters, .. } = geometry;
+    let positions = geometry.positions();
+    let x = x.to_contiguous();
+    let pixels: &[f32] = x.as_slice().expect("contiguous f32");
+    let kernels = geometry.kernel_matrix(weight.clone());
+    let bias = bias.to_contiguous();
+    let bias: &[f32] = bias.as_slice().expect("contiguous f32");
+    let mut output = vec![0.0f32; batch * filters * positions];
+    for images in geometry.blocks() {
+        let patches = patch_rows(&geometry, pixels, images.clone());
+        // [filters, images × positions] → each image's [filters, positions] block, plus bias.
+        let product = Flex::float_matmul(kernels.clone(), patches).to_contiguous();
+        let product: &[f32] = product.as_slice().expect("contiguous f32");
+        for (filter, row) in product.chunks_exact(images.len() * positions).enumerate() {
+            for (image, values) in images.clone().zip(row.chunks_exact(positions)) {
+                let out = &mut output[(image * filters + filter) * positions..][..positions];
+                for (out, value) in out.iter_mut().zip(values) {
+                    *out = value + bias[filter];
+                }
+            }
+        }
+    }
+    let shape = Shape::new([batch, filters, geometry.out_h, geometry.out_w]);
+    FlexTensor::from_data(TensorData::new(output, shape))
+}
 
 #[derive(Debug)]
 struct ConvBackward;
@@ -34,68 +123,108 @@ impl Backward<Flex, 3> for ConvBackward {
         let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
         let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
 
-        let [batch, filters, out_h, out_w] = grad.shape().dims();
-        let [_, channels, kernel_h, kernel_w] = weight.shape().dims();
-        let positions = batch * out_h * out_w;
-        let patch_len = channels * kernel_h * kernel_w;
-        // Every product below reads contiguous operands (the small kernel matrices are copied
+        let geometry = Geometry::new(&x, &weight);
+        let Geometry { filters, .. } = geometry;
+        let x = x.to_contiguous();
+        let pixels: &[f32] = x.as_slice().expect("contiguous f32");
+        // Every product reads contiguous operands (the small kernel matrix is copied
         // transposed): that measured faster here than flex's strided gemm on transposed views.
-        if let Some(node) = x_node {
-            // dL/dX: each patch's gradient is Wᵀ · dL/dY, added back where the patch came from.
-            let grad_rows = Flex::float_reshape(
-                Flex::float_permute(grad.clone(), &[1, 0, 2, 3]),
-                Shape::new([filters, positions]),
-            );
-            let kernel_columns = Flex::float_reshape(weight, Shape::new([filters, patch_len]))
+        let kernel_columns = x_node.as_ref().map(|_| {
+            geometry
+                .kernel_matrix(weight)
                 .transpose(0, 1)
-                .to_contiguous();
-            let patch_grads = Flex::float_matmul(kernel_columns, grad_rows);
-            let x_grad = add_patch_rows(&patch_grads, x.shape().dims(), kernel_h, kernel_w);
-            grads.register::<Flex>(node.id, x_grad);
+                .to_contiguous()
+        });
+        let mut x_grad = x_node
+            .as_ref()
+            .map(|_| vec![0.0f32; x.shape().num_elements()]);
+        let (mut weight_grad, mut bias_grad) = (None, None);
+        for images in geometry.blocks() {
+            let rows = images.len() * geometry.positions();
+            let block_grad = grad.narrow(0, images.start, images.len());
+            if let (Some(kernel_columns), Some(x_grad)) = (&kernel_columns, &mut x_grad) {
+                // dL/dX: each patch's gradient is Wᵀ · dL/dY, added back where it came from.
+                let grad_rows = Flex::float_reshape(
+                    Flex::float_permute(block_grad.clone(), &[1, 0, 2, 3]),
+                    Shape::new([filters, rows]),
+                );
+                let patch_grads = Flex::float_matmul(kernel_columns.clone(), grad_rows);
+                add_patch_rows(&geometry, &patch_grads, images.clone(), x_grad);
+            }
+            if weight_node.is_none() && bias_node.is_none() {
+                continue;
+            }
+            // The output gradient as [images × positions, filters].
+            let grad_columns = Flex::float_reshape(
+                Flex::float_permute(block_grad, &[0, 2, 3, 1]),
+                Shape::new([rows, filters]),
+            );
+            if weight_node.is_some() {
+                // dL/dWᵀ = patches · dL/dY, summed over the blocks.
+                let patches = patch_rows(&geometry, pixels, images);
+                let part = Flex::float_matmul(patches, grad_columns.clone());
+                weight_grad = Some(add(weight_grad, part));
+            }
+            if bias_node.is_some() {
+                bias_grad = Some(add(bias_grad, Flex::float_sum_dim(grad_columns, 0)));
+            }
         }
-        // The output gradient as [batch × positions, filters].
-        let grad_columns = Flex::float_reshape(
-            Flex::float_permute(grad, &[0, 2, 3, 1]),
-            Shape::new([positions, filters]),
-        );
-        if let Some(node) = weight_node {
-            // dL/dWᵀ = patches · dL/dY, then transposed to burn's [filters, channels, h, w].
-            let weight_grad =
-                Flex::float_matmul(patch_rows(&x, kernel_h, kernel_w), grad_columns.clone());
+        if let (Some(node), Some(sums)) = (x_node, x_grad) {
+            let shape = x.shape();
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(sums, shape)));
+        }
+        if let (Some(node), Some(transposed)) = (weight_node, weight_grad) {
+            let Geometry {
+                channels,
+                kernel_h,
+                kernel_w,
+                ..
+            } = geometry;
             let weight_grad = Flex::float_reshape(
-                weight_grad.transpose(0, 1).to_contiguous(),
+                transposed.transpose(0, 1).to_contiguous(),
                 Shape::new([filters, channels, kernel_h, kernel_w]),
             );
             grads.register::<Flex>(node.id, weight_grad);
         }
-        if let Some(node) = bias_node {
-            let bias_grad = Flex::float_sum_dim(grad_columns, 0);
-            grads.register::<Flex>(
-                node.id,
-                Flex::float_reshape(bias_grad, Shape::new([filters])),
-            );
+        if let (Some(node), Some(sum)) = (bias_node, bias_grad) {
+            grads.register::<Flex>(node.id, Flex::float_reshape(sum, Shape::new([filters])));
         }
     }
 }
 
-/// The input's patches (im2col, transposed): row (c, i, j) holds X[b, c, oh + i, ow + j] for
-/// every image b and output position (oh, ow), so each copy is a run of `out_w` neighbouring
-/// pixels. (burn's `unfold4d` is a convolution with one-hot kernels on flex, 288 output channels
-/// for the lab's second layer: far slower than this copy.)
-fn patch_rows(x: &FlexTensor, kernel_h: usize, kernel_w: usize) -> FlexTensor {
-    let [batch, channels, height, width] = x.shape().dims();
-    let (out_h, out_w) = (height - kernel_h + 1, width - kernel_w + 1);
-    let x = x.to_contiguous();
-    let data: &[f32] = x.as_slice().expect("contiguous f32");
-    let row_len = batch * out_h * out_w;
-    let mut rows = vec![0.0f32; channels * kernel_h * kernel_w * row_len];
+fn add(sum: Option<FlexTensor>, part: FlexTensor) -> FlexTensor {
+    match sum {
+        Some(sum) => Flex::float_add(sum, part),
+        None => part,
+    }
+}
+
+/// The patches of `images` (im2col, transposed): row (c, i, j) holds X[b, c, oh + i, ow + j]
+/// for each of those images b and every output position (oh, ow), so each copy is a run of
+/// `out_w` neighbouring pixels. (burn's `unfold4d` is a convolution with one-hot kernels on
+/// flex, 288 output channels for the lab's second layer: far slower than this copy.)
+fn patch_rows(geometry: &Geometry, pixels: &[f32], images: Range<usize>) -> FlexTensor {
+    let Geometry {
+        channels,
+        height,
+        width,
+        kernel_h,
+        kernel_w,
+        out_w,
+        ..
+    } = *geometry;
+    let row_len = images.len() * geometry.positions();
+    let mut rows = vec![0.0f32; geometry.patch_len() * row_len];
     let mut row = rows.chunks_exact_mut(row_len);
     for c in 0..channels {
         for i in 0..kernel_h {
             for j in 0..kernel_w {
                 let row = row.next().expect("one row per (c, i, j)");
-                for (b, image_rows) in row.chunks_exact_mut(out_h * out_w).enumerate() {
-                    let plane = &data[(b * channels + c) * height * width..][..height * width];
+                for (b, image_rows) in images
+                    .clone()
+                    .zip(row.chunks_exact_mut(geometry.positions()))
+                {
+                    let plane = &pixels[(b * channels + c) * height * width..][..height * width];
                     for (oh, run) in image_rows.chunks_exact_mut(out_w).enumerate() {
                         let start = (oh + i) * width + j;
                         run.copy_from_slice(&plane[start..start + out_w]);
@@ -104,28 +233,30 @@ fn patch_rows(x: &FlexTensor, kernel_h: usize, kernel_w: usize) -> FlexTensor {
             }
         }
     }
-    let shape = Shape::new([channels * kernel_h * kernel_w, row_len]);
+    let shape = Shape::new([geometry.patch_len(), row_len]);
     FlexTensor::from_data(TensorData::new(rows, shape))
 }
 
-/// The inverse of [`patch_rows`] (col2im): adds each patch row back onto the pixels it was
-/// copied from, giving a `[batch, channels, height, width]` tensor.
-fn add_patch_rows(
-    rows: &FlexTensor,
-    [batch, channels, height, width]: [usize; 4],
-    kernel_h: usize,
-    kernel_w: usize,
-) -> FlexTensor {
-    let (out_h, out_w) = (height - kernel_h + 1, width - kernel_w + 1);
+/// The inverse of [`patch_rows`] (col2im): adds each patch row of `images` back onto the pixels
+/// it was copied from, in `sums` (the whole batch's `[batch, channels, height, width]`).
+fn add_patch_rows(geometry: &Geometry, rows: &FlexTensor, images: Range<usize>, sums: &mut [f32]) {
+    let Geometry {
+        channels,
+        height,
+        width,
+        kernel_h,
+        kernel_w,
+        out_w,
+        ..
+    } = *geometry;
     let rows = rows.to_contiguous();
     let rows: &[f32] = rows.as_slice().expect("contiguous f32");
-    let mut sums = vec![0.0f32; batch * channels * height * width];
-    let mut row = rows.chunks_exact(batch * out_h * out_w);
+    let mut row = rows.chunks_exact(images.len() * geometry.positions());
     for c in 0..channels {
         for i in 0..kernel_h {
             for j in 0..kernel_w {
                 let row = row.next().expect("one row per (c, i, j)");
-                for (b, image_rows) in row.chunks_exact(out_h * out_w).enumerate() {
+                for (b, image_rows) in images.clone().zip(row.chunks_exact(geometry.positions())) {
                     let plane = &mut sums[(b * channels + c) * height * width..][..height * width];
                     for (oh, run) in image_rows.chunks_exact(out_w).enumerate() {
                         let start = (oh + i) * width + j;
@@ -137,16 +268,14 @@ fn add_patch_rows(
             }
         }
     }
-    let shape = Shape::new([batch, channels, height, width]);
-    FlexTensor::from_data(TensorData::new(sums, shape))
 }
 
 pub(crate) fn conv2d_autodiff(
     x: FloatTensor<FlexAutodiff>,
     weight: FloatTensor<FlexAutodiff>,
     bias: FloatTensor<FlexAutodiff>,
-    options: ConvOptions<2>,
 ) -> FloatTensor<FlexAutodiff> {
+    let output = conv2d_forward(x.primitive(), weight.primitive(), bias.primitive());
     match ConvBackward
         .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
         .compute_bound()
@@ -155,19 +284,8 @@ pub(crate) fn conv2d_autodiff(
         OpsKind::Tracked(mut prep) => {
             let x_state = prep.checkpoint(&x);
             let weight_state = prep.checkpoint(&weight);
-            let output = Flex::conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                Some(bias.into_primitive()),
-                options.clone(),
-            );
             prep.finish((x_state, weight_state), output)
         }
-        OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(
-            x.into_primitive(),
-            weight.into_primitive(),
-            Some(bias.into_primitive()),
-            options,
-        )),
+        OpsKind::UnTracked(prep) => prep.finish(output),
     }
 }

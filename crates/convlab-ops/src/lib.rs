@@ -48,21 +48,25 @@ pub fn max_pool2d(x: Tensor<4>, size: usize) -> Tensor<4> {
 /// A stride-1 convolution without padding (Keras's `Conv2D` with `padding="valid"`).
 /// `weight` is `[filters, channels, kernel, kernel]`.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
-    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-    if let Some(bias) = bias.clone() {
-        if x.dtype() == DType::F32 {
-            let primitives = (
-                x.clone().try_into_primitive::<FlexAutodiff>(),
-                weight.clone().try_into_primitive::<FlexAutodiff>(),
-                bias.try_into_primitive::<FlexAutodiff>(),
-            );
-            if let (Ok(x), Ok(weight), Ok(bias)) = primitives {
-                return Tensor::from_primitive::<FlexAutodiff>(conv::conv2d_autodiff(
-                    x, weight, bias, options,
-                ));
-            }
+    if let (Some(bias), DType::F32) = (bias.clone(), x.dtype()) {
+        let tracked = (
+            x.clone().try_into_primitive::<FlexAutodiff>(),
+            weight.clone().try_into_primitive::<FlexAutodiff>(),
+            bias.clone().try_into_primitive::<FlexAutodiff>(),
+        );
+        if let (Ok(x), Ok(weight), Ok(bias)) = tracked {
+            return Tensor::from_primitive::<FlexAutodiff>(conv::conv2d_autodiff(x, weight, bias));
+        }
+        let plain = (
+            x.clone().try_into_primitive::<Flex>(),
+            weight.clone().try_into_primitive::<Flex>(),
+            bias.try_into_primitive::<Flex>(),
+        );
+        if let (Ok(x), Ok(weight), Ok(bias)) = plain {
+            return Tensor::from_primitive::<Flex>(conv::conv2d_forward(&x, &weight, &bias));
         }
     }
+    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
     module::conv2d(x, weight, bias, options)
 }
 
@@ -142,9 +146,10 @@ mod tests {
     fn convolution_matches_burn_forward_and_gradients() {
         let device = Device::flex().autodiff();
         device.seed(11);
-        // The lab's two convolutions (1 and 32 input channels, batch 4) and a 5×5 kernel.
+        // The lab's two convolutions (1 and 32 input channels; 37 images: a full block of 32
+        // and a partial one) and a 5×5 kernel.
         for (x_shape, w_shape) in [
-            ([4, 1, 28, 28], [32, 1, 3, 3]),
+            ([37, 1, 28, 28], [32, 1, 3, 3]),
             ([4, 32, 13, 13], [16, 32, 3, 3]),
             ([2, 3, 12, 11], [4, 3, 5, 5]),
         ] {
@@ -170,6 +175,17 @@ mod tests {
                     b.grad(&grads).unwrap(),
                 )
             };
+            // Without autodiff (evaluation, feature maps).
+            let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+            let (x, w, b) = (
+                input.clone().inner(),
+                kernel.clone().inner(),
+                offsets.clone().inner(),
+            );
+            assert_close(
+                conv2d(x.clone(), w.clone(), Some(b.clone())),
+                module::conv2d(x, w, Some(b), options),
+            );
             let (out, x_grad, w_grad, b_grad) = run(true);
             let (ref_out, ref_x_grad, ref_w_grad, ref_b_grad) = run(false);
             assert_close(out, ref_out);
