@@ -35,9 +35,9 @@ struct Geometry {
 }
 
 impl Geometry {
-    fn new(x: &FlexTensor, weight: &FlexTensor) -> Geometry {
-        let [batch, channels, height, width] = x.shape().dims();
-        let [filters, _, kernel_h, kernel_w] = weight.shape().dims();
+    fn new(x: &Shape, weight: &Shape) -> Geometry {
+        let [batch, channels, height, width] = x.dims();
+        let [filters, _, kernel_h, kernel_w] = weight.dims();
         Geometry {
             batch,
             channels,
@@ -77,7 +77,18 @@ impl Geometry {
 /// The convolution of a `[batch, channels, height, width]` input with `[filters, channels, kh,
 /// kw]` kernels plus a bias per filter: per block of images, kernels × patches.
 pub(crate) fn conv2d_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
-    let geometry = Geometry::new(x, weight);
+    conv2d_forward_keeping_patches(x, weight, bias, false).0
+}
+
+/// [`conv2d_forward`], also returning each block's patches when `keep` (the weight gradient
+/// needs them again).
+fn conv2d_forward_keeping_patches(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    keep: bool,
+) -> (FlexTensor, Vec<FlexTensor>) {
+    let geometry = Geometry::new(&x.shape(), &weight.shape());
     let Geometry { batch, filters, .. } = geometry;
     let positions = geometry.positions();
     let x = x.to_contiguous();
@@ -86,8 +97,12 @@ pub(crate) fn conv2d_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTen
     let bias = bias.to_contiguous();
     let bias: &[f32] = bias.as_slice().expect("contiguous f32");
     let mut output = vec![0.0f32; batch * filters * positions];
+    let mut kept = Vec::new();
     for images in geometry.blocks() {
         let patches = patch_rows(&geometry, pixels, images.clone());
+        if keep {
+            kept.push(patches.clone());
+        }
         // [filters, images × positions] → each image's [filters, positions] block, plus bias.
         let product = Flex::float_matmul(kernels.clone(), patches).to_contiguous();
         let product: &[f32] = product.as_slice().expect("contiguous f32");
@@ -101,15 +116,16 @@ pub(crate) fn conv2d_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTen
         }
     }
     let shape = Shape::new([batch, filters, geometry.out_h, geometry.out_w]);
-    FlexTensor::from_data(TensorData::new(output, shape))
+    (FlexTensor::from_data(TensorData::new(output, shape)), kept)
 }
 
 #[derive(Debug)]
 struct ConvBackward;
 
 impl Backward<Flex, 3> for ConvBackward {
-    /// The input's and the kernel's nodes (stride 1, no padding).
-    type State = (NodeId, NodeId);
+    /// The input's shape, the kernel's node, and the forward pass's patches of the input (one
+    /// tensor per block of images), which are all the gradients need of the input.
+    type State = (Shape, NodeId, Vec<FlexTensor>);
 
     fn backward(
         self,
@@ -119,14 +135,11 @@ impl Backward<Flex, 3> for ConvBackward {
     ) {
         let [x_node, weight_node, bias_node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x_state, weight_state) = ops.state;
-        let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
+        let (x_shape, weight_state, patches) = ops.state;
         let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
 
-        let geometry = Geometry::new(&x, &weight);
+        let geometry = Geometry::new(&x_shape, &weight.shape());
         let Geometry { filters, .. } = geometry;
-        let x = x.to_contiguous();
-        let pixels: &[f32] = x.as_slice().expect("contiguous f32");
         // Every product reads contiguous operands (the small kernel matrix is copied
         // transposed): that measured faster here than flex's strided gemm on transposed views.
         let kernel_columns = x_node.as_ref().map(|_| {
@@ -137,9 +150,9 @@ impl Backward<Flex, 3> for ConvBackward {
         });
         let mut x_grad = x_node
             .as_ref()
-            .map(|_| vec![0.0f32; x.shape().num_elements()]);
+            .map(|_| vec![0.0f32; x_shape.num_elements()]);
         let (mut weight_grad, mut bias_grad) = (None, None);
-        for images in geometry.blocks() {
+        for (images, patches) in geometry.blocks().zip(patches) {
             let rows = images.len() * geometry.positions();
             let block_grad = grad.narrow(0, images.start, images.len());
             if let (Some(kernel_columns), Some(x_grad)) = (&kernel_columns, &mut x_grad) {
@@ -161,7 +174,6 @@ impl Backward<Flex, 3> for ConvBackward {
             );
             if weight_node.is_some() {
                 // dL/dWᵀ = patches · dL/dY, summed over the blocks.
-                let patches = patch_rows(&geometry, pixels, images);
                 let part = Flex::float_matmul(patches, grad_columns.clone());
                 weight_grad = Some(add(weight_grad, part));
             }
@@ -170,8 +182,8 @@ impl Backward<Flex, 3> for ConvBackward {
             }
         }
         if let (Some(node), Some(sums)) = (x_node, x_grad) {
-            let shape = x.shape();
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(sums, shape)));
+            let x_grad = FlexTensor::from_data(TensorData::new(sums, x_shape));
+            grads.register::<Flex>(node.id, x_grad);
         }
         if let (Some(node), Some(transposed)) = (weight_node, weight_grad) {
             let Geometry {
@@ -275,17 +287,25 @@ pub(crate) fn conv2d_autodiff(
     weight: FloatTensor<FlexAutodiff>,
     bias: FloatTensor<FlexAutodiff>,
 ) -> FloatTensor<FlexAutodiff> {
-    let output = conv2d_forward(x.primitive(), weight.primitive(), bias.primitive());
     match ConvBackward
         .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
         .compute_bound()
         .stateful()
     {
         OpsKind::Tracked(mut prep) => {
-            let x_state = prep.checkpoint(&x);
+            let (output, patches) = conv2d_forward_keeping_patches(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                true,
+            );
             let weight_state = prep.checkpoint(&weight);
-            prep.finish((x_state, weight_state), output)
+            prep.finish((x.primitive().shape(), weight_state, patches), output)
         }
-        OpsKind::UnTracked(prep) => prep.finish(output),
+        OpsKind::UnTracked(prep) => prep.finish(conv2d_forward(
+            x.primitive(),
+            weight.primitive(),
+            bias.primitive(),
+        )),
     }
 }
