@@ -2,6 +2,7 @@
 //! TensorFlow and PyTorch compute it: forward, and an autodiff node whose weight and input
 //! gradients are the same products transposed (col2im for the input).
 
+use crate::parallel::for_each_chunk;
 use crate::FlexAutodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -106,14 +107,17 @@ fn conv2d_forward_keeping_patches(
         // [filters, images × positions] → each image's [filters, positions] block, plus bias.
         let product = Flex::float_matmul(kernels.clone(), patches).to_contiguous();
         let product: &[f32] = product.as_slice().expect("contiguous f32");
-        for (filter, row) in product.chunks_exact(images.len() * positions).enumerate() {
-            for (image, values) in images.clone().zip(row.chunks_exact(positions)) {
-                let out = &mut output[(image * filters + filter) * positions..][..positions];
+        let row_len = images.len() * positions;
+        let block =
+            &mut output[images.start * filters * positions..images.end * filters * positions];
+        for_each_chunk(block, filters * positions, |image, out| {
+            for (filter, out) in out.chunks_exact_mut(positions).enumerate() {
+                let values = &product[filter * row_len + image * positions..][..positions];
                 for (out, value) in out.iter_mut().zip(values) {
                     *out = value + bias[filter];
                 }
             }
-        }
+        });
     }
     let shape = Shape::new([batch, filters, geometry.out_h, geometry.out_w]);
     (FlexTensor::from_data(TensorData::new(output, shape)), kept)
@@ -227,24 +231,23 @@ fn patch_rows(geometry: &Geometry, pixels: &[f32], images: Range<usize>) -> Flex
     } = *geometry;
     let row_len = images.len() * geometry.positions();
     let mut rows = vec![0.0f32; geometry.patch_len() * row_len];
-    let mut row = rows.chunks_exact_mut(row_len);
-    for c in 0..channels {
-        for i in 0..kernel_h {
-            for j in 0..kernel_w {
-                let row = row.next().expect("one row per (c, i, j)");
-                for (b, image_rows) in images
-                    .clone()
-                    .zip(row.chunks_exact_mut(geometry.positions()))
-                {
-                    let plane = &pixels[(b * channels + c) * height * width..][..height * width];
-                    for (oh, run) in image_rows.chunks_exact_mut(out_w).enumerate() {
-                        let start = (oh + i) * width + j;
-                        run.copy_from_slice(&plane[start..start + out_w]);
-                    }
-                }
+    for_each_chunk(&mut rows, row_len, |r, row| {
+        let (c, i, j) = (
+            r / (kernel_h * kernel_w),
+            r / kernel_w % kernel_h,
+            r % kernel_w,
+        );
+        for (b, image_rows) in images
+            .clone()
+            .zip(row.chunks_exact_mut(geometry.positions()))
+        {
+            let plane = &pixels[(b * channels + c) * height * width..][..height * width];
+            for (oh, run) in image_rows.chunks_exact_mut(out_w).enumerate() {
+                let start = (oh + i) * width + j;
+                run.copy_from_slice(&plane[start..start + out_w]);
             }
         }
-    }
+    });
     let shape = Shape::new([geometry.patch_len(), row_len]);
     FlexTensor::from_data(TensorData::new(rows, shape))
 }
@@ -263,23 +266,26 @@ fn add_patch_rows(geometry: &Geometry, rows: &FlexTensor, images: Range<usize>, 
     } = *geometry;
     let rows = rows.to_contiguous();
     let rows: &[f32] = rows.as_slice().expect("contiguous f32");
-    let mut row = rows.chunks_exact(images.len() * geometry.positions());
-    for c in 0..channels {
-        for i in 0..kernel_h {
-            for j in 0..kernel_w {
-                let row = row.next().expect("one row per (c, i, j)");
-                for (b, image_rows) in images.clone().zip(row.chunks_exact(geometry.positions())) {
-                    let plane = &mut sums[(b * channels + c) * height * width..][..height * width];
-                    for (oh, run) in image_rows.chunks_exact(out_w).enumerate() {
+    let (positions, row_len) = (geometry.positions(), images.len() * geometry.positions());
+    let image_len = channels * height * width;
+    let block = &mut sums[images.start * image_len..images.end * image_len];
+    for_each_chunk(block, image_len, |image, sums| {
+        let mut r = 0;
+        for plane in sums.chunks_exact_mut(height * width) {
+            for i in 0..kernel_h {
+                for j in 0..kernel_w {
+                    let values = &rows[r * row_len + image * positions..][..positions];
+                    for (oh, run) in values.chunks_exact(out_w).enumerate() {
                         let start = (oh + i) * width + j;
                         for (sum, value) in plane[start..start + out_w].iter_mut().zip(run) {
                             *sum += value;
                         }
                     }
+                    r += 1;
                 }
             }
         }
-    }
+    });
 }
 
 pub(crate) fn conv2d_autodiff(

@@ -19,6 +19,7 @@
 //! Both are checked against burn's reference ops (values and gradients) in the tests below.
 
 mod conv;
+mod parallel;
 mod pool;
 
 use burn::backend::autodiff::Autodiff;

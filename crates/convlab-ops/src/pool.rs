@@ -1,5 +1,6 @@
 //! Max pooling over non-overlapping windows on flex tensors, and its autodiff node.
 
+use crate::parallel::for_each_chunk_pair;
 use crate::FlexAutodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -26,31 +27,38 @@ pub(crate) fn max_pool2x2(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
     let data: &[f32] = x.as_slice().expect("contiguous f32");
     let mut output = vec![0.0f32; batch * channels * out_h * out_w];
     let mut indices = vec![0i64; output.len()];
-    let rows = output
-        .chunks_exact_mut(out_w)
-        .zip(indices.chunks_exact_mut(out_w));
-    let row_starts = data
-        .chunks_exact(height * width)
-        .flat_map(|plane| (0..out_h).map(move |oh| (plane, 2 * oh * width)));
-    for ((out, at), (plane, start)) in rows.zip(row_starts) {
-        let upper = &plane[start..start + 2 * out_w];
-        let lower = &plane[start + width..start + width + 2 * out_w];
-        for j in 0..out_w {
-            let (a, b) = (upper[2 * j], upper[2 * j + 1]);
-            let (c, d) = (lower[2 * j], lower[2 * j + 1]);
-            let (top, bottom) = (a.max(b), c.max(d));
-            // First maximum wins ties, as in burn: right only if strictly larger.
-            let top_right = (b > a) as i64;
-            let bottom_right = (d > c) as i64;
-            let down = (bottom > top) as i64;
-            let right = top_right + down * (bottom_right - top_right);
-            // `max` skips NaN; a NaN anywhere in the window must come out as NaN.
-            let nan = (a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan()) as u32;
-            let quiet_nan_bits = nan.wrapping_neg() & 0x7fc0_0000;
-            out[j] = f32::from_bits(top.max(bottom).to_bits() | quiet_nan_bits);
-            at[j] = (start + 2 * j) as i64 + down * width as i64 + right;
-        }
-    }
+    let plane_out = out_h * out_w;
+    let planes = (&mut output[..], plane_out);
+    for_each_chunk_pair(
+        planes,
+        (&mut indices[..], plane_out),
+        |p, output, indices| {
+            let plane = &data[p * height * width..][..height * width];
+            let rows = output
+                .chunks_exact_mut(out_w)
+                .zip(indices.chunks_exact_mut(out_w));
+            for (oh, (out, at)) in rows.enumerate() {
+                let start = 2 * oh * width;
+                let upper = &plane[start..start + 2 * out_w];
+                let lower = &plane[start + width..start + width + 2 * out_w];
+                for j in 0..out_w {
+                    let (a, b) = (upper[2 * j], upper[2 * j + 1]);
+                    let (c, d) = (lower[2 * j], lower[2 * j + 1]);
+                    let (top, bottom) = (a.max(b), c.max(d));
+                    // First maximum wins ties, as in burn: right only if strictly larger.
+                    let top_right = (b > a) as i64;
+                    let bottom_right = (d > c) as i64;
+                    let down = (bottom > top) as i64;
+                    let right = top_right + down * (bottom_right - top_right);
+                    // `max` skips NaN; a NaN anywhere in the window must come out as NaN.
+                    let nan = (a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan()) as u32;
+                    let quiet_nan_bits = nan.wrapping_neg() & 0x7fc0_0000;
+                    out[j] = f32::from_bits(top.max(bottom).to_bits() | quiet_nan_bits);
+                    at[j] = (start + 2 * j) as i64 + down * width as i64 + right;
+                }
+            }
+        },
+    );
     let shape = Shape::new([batch, channels, out_h, out_w]);
     (
         FlexTensor::from_data(TensorData::new(output, shape.clone())),
