@@ -1,0 +1,80 @@
+"""The lab's models in PyTorch (CPU), on the same IDX files convlab and Keras read.
+
+Same architecture, Keras's initialisation (Glorot-uniform kernels, zero biases) and optimiser
+settings (Adam, learning rate 0.001, epsilon 1e-7), batch size and shuffling every epoch. Prints
+one JSON line in keras_lab.py's format. Used by scripts/bench-cpu.sh for the side-by-side table.
+"""
+import argparse
+import json
+import time
+
+from keras_lab import read_idx
+
+
+def model_for(preset, nn):
+    convs = {"dnn": [], "cnn": [32, 32], "cnn-16": [16, 16], "cnn-64": [64, 64]}[preset]
+    stack, channels, side = [], 1, 28
+    for filters in convs:
+        stack += [nn.Conv2d(channels, filters, 3), nn.ReLU(), nn.MaxPool2d(2)]
+        channels, side = filters, (side - 2) // 2
+    stack += [nn.Flatten(), nn.Linear(channels * side * side, 128), nn.ReLU(), nn.Linear(128, 10)]
+    model = nn.Sequential(*stack)
+    for layer in model:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return model
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--preset", default="cnn")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--limit", type=int, default=60000)
+    args = p.parse_args()
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(42)
+    x = torch.tensor(read_idx(f"{args.data}/train-images-idx3-ubyte.gz")[: args.limit] / 255.0)
+    y = torch.tensor(read_idx(f"{args.data}/train-labels-idx1-ubyte.gz")[: args.limit]).long()
+    xt = torch.tensor(read_idx(f"{args.data}/t10k-images-idx3-ubyte.gz") / 255.0)
+    yt = torch.tensor(read_idx(f"{args.data}/t10k-labels-idx1-ubyte.gz")).long()
+    x, xt = x[:, None].float(), xt[:, None].float()
+
+    model = model_for(args.preset, nn)
+    # The softmax of Keras's last layer is inside the loss (log-softmax + NLL).
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001, eps=1e-7)
+    times = []
+    for _ in range(args.epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(x))
+        for batch in order.split(args.batch_size):
+            optimizer.zero_grad()
+            loss_fn(model(x[batch]), y[batch]).backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+
+    model.eval()
+    with torch.no_grad():
+        logits = model(xt)
+        loss = loss_fn(logits, yt).item()
+        acc = (logits.argmax(1) == yt).float().mean().item()
+    print(json.dumps({
+        "framework": f"pytorch {torch.__version__}",
+        "preset": args.preset,
+        "batch_size": args.batch_size,
+        "epoch_seconds": times,
+        "samples_per_second": [len(x) / t for t in times],
+        "test_accuracy": acc,
+        "test_loss": loss,
+        "threads": torch.get_num_threads(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
