@@ -20,9 +20,13 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+# Filters of each conv block (3x3, ReLU, then 2x2 max pooling), per preset.
+CONV_FILTERS = {"dnn": [], "cnn": [32, 32], "cnn-16": [16, 16], "cnn-64": [64, 64]}
+
+
 def model_for(preset, keras):
     layers = keras.layers
-    convs = {"dnn": [], "cnn": [32, 32], "cnn-16": [16, 16], "cnn-64": [64, 64]}[preset]
+    convs = CONV_FILTERS[preset]
     stack = [keras.Input((28, 28, 1))]
     for filters in convs:
         stack += [layers.Conv2D(filters, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2)]

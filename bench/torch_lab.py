@@ -8,13 +8,12 @@ import argparse
 import json
 import time
 
-from keras_lab import read_idx
+from keras_lab import CONV_FILTERS, read_idx
 
 
 def model_for(preset, nn):
-    convs = {"dnn": [], "cnn": [32, 32], "cnn-16": [16, 16], "cnn-64": [64, 64]}[preset]
     stack, channels, side = [], 1, 28
-    for filters in convs:
+    for filters in CONV_FILTERS[preset]:
         stack += [nn.Conv2d(channels, filters, 3), nn.ReLU(), nn.MaxPool2d(2)]
         channels, side = filters, (side - 2) // 2
     stack += [nn.Flatten(), nn.Linear(channels * side * side, 128), nn.ReLU(), nn.Linear(128, 10)]
