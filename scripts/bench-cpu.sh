@@ -51,7 +51,8 @@ print(max(r["samples_per_second"]), r["test_accuracy"])')
     read -r torch_sps torch_acc <<<"$torch"
     ours_runs+=("$ours_sps"); keras_runs+=("$keras_sps"); torch_runs+=("$torch_sps")
   done
-  # Test accuracy is the same in every run (fixed seeds); the speeds vary with the machine.
+  # The accuracies shown are the last run's (convlab's is the same in every run: fixed seeds and
+  # summation order; multithreaded Keras may differ in the last digits); speeds are medians.
   ours_sps=$(median "${ours_runs[@]}"); keras_sps=$(median "${keras_runs[@]}")
   torch_sps=$(median "${torch_runs[@]}")
   python3 -c "print(f'| $batch | {$ours_sps:.0f} | {$keras_sps:.0f} | {$torch_sps:.0f} | {$ours_sps/$keras_sps:.2f}x | {$ours_sps/$torch_sps:.2f}x | {$ours_acc:.4f} | {$keras_acc:.4f} | {$torch_acc:.4f} |')"

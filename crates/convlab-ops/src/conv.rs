@@ -21,6 +21,22 @@ use std::ops::Range;
 /// (4.5 MB); whole batches of 128 at once (18 MB) ran slower per image than blocks of 32.
 const IMAGES_PER_BLOCK: usize = 32;
 
+/// Patch values the forward pass keeps for the weight gradient at most (64 MiB of f32, against
+/// 4.5 MB for the lab's CNN at batch 32); above it the backward copies them again from the input,
+/// so that a wide stack at a large batch does not hold kernel-area times its input in memory.
+const MAX_KEPT_PATCH_VALUES: usize = 16 << 20;
+
+/// What the backward pass reads the input's patches from.
+#[derive(Debug, Clone)]
+enum SavedPatches {
+    /// The forward pass's patches, one tensor per block of images.
+    Kept(Vec<FlexTensor>),
+    /// The input's node: the patches are copied again, block by block.
+    Input(NodeId),
+    /// The kernels need no gradient, so nothing reads patches.
+    None,
+}
+
 /// The sizes of one stride-1, unpadded convolution.
 #[derive(Debug, Clone, Copy)]
 struct Geometry {
@@ -127,9 +143,9 @@ fn conv2d_forward_keeping_patches(
 struct ConvBackward;
 
 impl Backward<Flex, 3> for ConvBackward {
-    /// The input's shape, the kernel's node, and the forward pass's patches of the input (one
-    /// tensor per block of images), which are all the gradients need of the input.
-    type State = (Shape, NodeId, Vec<FlexTensor>);
+    /// The input's shape, the kernel's node, and where the input's patches come from: all
+    /// the gradients need of the input.
+    type State = (Shape, NodeId, SavedPatches);
 
     fn backward(
         self,
@@ -139,7 +155,7 @@ impl Backward<Flex, 3> for ConvBackward {
     ) {
         let [x_node, weight_node, bias_node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x_shape, weight_state, patches) = ops.state;
+        let (x_shape, weight_state, saved) = ops.state;
         let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
 
         let geometry = Geometry::new(&x_shape, &weight.shape());
@@ -156,7 +172,15 @@ impl Backward<Flex, 3> for ConvBackward {
             .as_ref()
             .map(|_| vec![0.0f32; x_shape.num_elements()]);
         let (mut weight_grad, mut bias_grad) = (None, None);
-        for (images, patches) in geometry.blocks().zip(patches) {
+        let (mut kept, input) = match saved {
+            SavedPatches::Kept(patches) => (patches.into_iter(), None),
+            SavedPatches::Input(node) => {
+                let x: FlexTensor = checkpointer.retrieve_node_output(node);
+                (Vec::new().into_iter(), Some(x.to_contiguous()))
+            }
+            SavedPatches::None => (Vec::new().into_iter(), None),
+        };
+        for images in geometry.blocks() {
             let rows = images.len() * geometry.positions();
             let block_grad = grad.narrow(0, images.start, images.len());
             if let (Some(kernel_columns), Some(x_grad)) = (&kernel_columns, &mut x_grad) {
@@ -178,6 +202,10 @@ impl Backward<Flex, 3> for ConvBackward {
             );
             if weight_node.is_some() {
                 // dL/dWᵀ = patches · dL/dY, summed over the blocks.
+                let patches = match &input {
+                    Some(x) => patch_rows(&geometry, x.as_slice().expect("contiguous f32"), images),
+                    None => kept.next().expect("the forward kept one per block"),
+                };
                 let part = Flex::float_matmul(patches, grad_columns.clone());
                 weight_grad = Some(add(weight_grad, part));
             }
@@ -299,14 +327,25 @@ pub(crate) fn conv2d_autodiff(
         .stateful()
     {
         OpsKind::Tracked(mut prep) => {
+            let x_shape = x.primitive().shape();
+            let geometry = Geometry::new(&x_shape, &weight.primitive().shape());
+            let patch_values = geometry.patch_len() * geometry.batch * geometry.positions();
+            let keep = weight.is_tracked() && patch_values <= MAX_KEPT_PATCH_VALUES;
             let (output, patches) = conv2d_forward_keeping_patches(
                 x.primitive(),
                 weight.primitive(),
                 bias.primitive(),
-                true,
+                keep,
             );
+            let saved = if keep {
+                SavedPatches::Kept(patches)
+            } else if weight.is_tracked() {
+                SavedPatches::Input(prep.checkpoint(&x))
+            } else {
+                SavedPatches::None
+            };
             let weight_state = prep.checkpoint(&weight);
-            prep.finish((x.primitive().shape(), weight_state, patches), output)
+            prep.finish((x_shape, weight_state, saved), output)
         }
         OpsKind::UnTracked(prep) => prep.finish(conv2d_forward(
             x.primitive(),
