@@ -173,12 +173,13 @@ if (MEMORY_EPOCHS >= 3) {
   const mb = (b) => (b / 1e6).toFixed(1);
   const change = (xs) => `${mb(xs[1])} -> ${mb(xs[xs.length - 1])} MB (${((xs[xs.length - 1] / xs[1] - 1) * 100).toFixed(1)}%)`;
   const ours = await convlabMemory(MEMORY_EPOCHS);
-  const theirs = await tfjsMemory(MEMORY_EPOCHS);
   console.log(`\nMemory over ${MEMORY_EPOCHS} epochs of ${SAMPLES} images, batch 32 (epoch 2 -> epoch ${MEMORY_EPOCHS}):\n`);
   console.log('| trainer | what | epoch 2 -> last |');
   console.log('|---|---|---|');
   console.log(`| convlab-cpu | worker wasm memory | ${change(ours.wasm)} |`);
   console.log(`| convlab-cpu | page JS heap | ${change(ours.heap)} |`);
+  // TF.js's run is the long one (~30 samples/s): convlab's rows are printed first.
+  const theirs = await tfjsMemory(MEMORY_EPOCHS);
   console.log(`| tfjs-cpu | tf.memory().numBytes | ${change(theirs.map((m) => m.tensor_bytes))} |`);
   console.log(`| tfjs-cpu | page JS heap | ${change(theirs.map((m) => m.js_heap))} |`);
 }
