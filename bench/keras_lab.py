@@ -34,14 +34,19 @@ def model_for(preset, keras):
     return keras.models.Sequential(stack)
 
 
-def main():
+def parse_args():
+    """The options every framework's script takes, as scripts/bench-cpu.sh passes them."""
     p = argparse.ArgumentParser()
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--preset", default="cnn")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--limit", type=int, default=60000)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf

@@ -4,11 +4,10 @@ Same architecture, Keras's initialisation (Glorot-uniform kernels, zero biases) 
 settings (Adam, learning rate 0.001, epsilon 1e-7), batch size and shuffling every epoch. Prints
 one JSON line in keras_lab.py's format. Used by scripts/bench-cpu.sh for the side-by-side table.
 """
-import argparse
 import json
 import time
 
-from keras_lab import CONV_FILTERS, read_idx
+from keras_lab import CONV_FILTERS, parse_args, read_idx
 
 
 def model_for(preset, nn):
@@ -26,13 +25,7 @@ def model_for(preset, nn):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--preset", default="cnn")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--limit", type=int, default=60000)
-    args = p.parse_args()
+    args = parse_args()
 
     import torch
     from torch import nn
