@@ -45,6 +45,20 @@ def parse_args():
     return p.parse_args()
 
 
+def report(args, framework, times, samples, test_accuracy, test_loss, threads):
+    """Prints the one JSON line scripts/bench-cpu.sh reads, for any framework."""
+    print(json.dumps({
+        "framework": framework,
+        "preset": args.preset,
+        "batch_size": args.batch_size,
+        "epoch_seconds": times,
+        "samples_per_second": [samples / t for t in times],
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "threads": threads,
+    }))
+
+
 def main():
     args = parse_args()
 
@@ -72,16 +86,9 @@ def main():
 
     model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=[Timer()])
     loss, acc = model.evaluate(xt, yt, verbose=0)
-    print(json.dumps({
-        "framework": f"keras {keras.__version__} / tensorflow {tf.__version__}",
-        "preset": args.preset,
-        "batch_size": args.batch_size,
-        "epoch_seconds": times,
-        "samples_per_second": [len(x) / t for t in times],
-        "test_accuracy": acc,
-        "test_loss": loss,
-        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
-    }))
+    framework = f"keras {keras.__version__} / tensorflow {tf.__version__}"
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    report(args, framework, times, len(x), acc, loss, threads)
 
 
 if __name__ == "__main__":

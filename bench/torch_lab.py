@@ -4,10 +4,9 @@ Same architecture, Keras's initialisation (Glorot-uniform kernels, zero biases) 
 settings (Adam, learning rate 0.001, epsilon 1e-7), batch size and shuffling every epoch. Prints
 one JSON line in keras_lab.py's format. Used by scripts/bench-cpu.sh for the side-by-side table.
 """
-import json
 import time
 
-from keras_lab import CONV_FILTERS, parse_args, read_idx
+from keras_lab import CONV_FILTERS, parse_args, read_idx, report
 
 
 def model_for(preset, nn):
@@ -56,16 +55,7 @@ def main():
         logits = model(xt)
         loss = loss_fn(logits, yt).item()
         acc = (logits.argmax(1) == yt).float().mean().item()
-    print(json.dumps({
-        "framework": f"pytorch {torch.__version__}",
-        "preset": args.preset,
-        "batch_size": args.batch_size,
-        "epoch_seconds": times,
-        "samples_per_second": [len(x) / t for t in times],
-        "test_accuracy": acc,
-        "test_loss": loss,
-        "threads": torch.get_num_threads(),
-    }))
+    report(args, f"pytorch {torch.__version__}", times, len(x), acc, loss, torch.get_num_threads())
 
 
 if __name__ == "__main__":

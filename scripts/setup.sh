@@ -14,6 +14,8 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # Node runs the end-to-end tests (tests/e2e, playwright-core driving Debian's Chromium).
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# A C compiler: Rust's linker on Linux, and mimalloc (the CLI's allocator) is C.
+command -v cc >/dev/null || missing+=(gcc)
 if [ ! -f "$DATA_DIR/train-images-idx3-ubyte.gz" ] && [ "$DATA_DIR" = /usr/share/datasets/fashion-mnist ]; then
   missing+=(dataset-fashion-mnist)
 fi
