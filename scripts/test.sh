@@ -16,7 +16,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy (native, and the web crate for wasm32)"
 cargo clippy --release --workspace --all-targets -- -D warnings
+# Twice: the page's CPU-only module, and the WebGPU build (convlab-web's `webgpu` feature).
 cargo clippy --release -p convlab-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy --release -p convlab-web -p convlab-web-gpu --features convlab-web/webgpu \
+  --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests (release: training tests run real epochs)"
 cargo test --release --workspace 2>&1 | tee -a "$LOG"
@@ -25,13 +28,15 @@ cargo test --release --workspace 2>&1 | tee -a "$LOG"
 # chromedriver's timeout.
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=300
+# The WebGPU run tests the WebGPU build (the `webgpu` feature, as the worker runs it where an
+# adapter exists); the CPU run tests the page's CPU-only module, as browsers without one get it.
 for backend in wgpu cpu; do
-  flags=webdriver-webgpu.json
-  [ "$backend" = cpu ] && flags=webdriver-cpu.json
-  step "browser tests, expecting the $backend backend ($flags)"
+  flags=webdriver-webgpu.json features=(--features webgpu)
+  [ "$backend" = cpu ] && flags=webdriver-cpu.json features=()
+  step "browser tests, expecting the $backend backend ($flags ${features[*]})"
   CONVLAB_EXPECT_BACKEND=$backend \
   WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/crates/convlab-web/$flags" \
-    wasm-pack test --headless --chrome --release crates/convlab-web 2>&1 | tee -a "$LOG"
+    wasm-pack test --headless --chrome --release crates/convlab-web "${features[@]}" 2>&1 | tee -a "$LOG"
 done
 
 step "the page: trunk build --release (www/ -> dist/)"

@@ -5,6 +5,8 @@
 // other pages of the site (a course around the lab) are left alone.
 const CACHE = 'convlab-app-v1';
 const APP = ['index.html', 'convlab-web.js', 'convlab-web_bg.wasm', 'worker.js', 'style.css', 'course.html'];
+// The WebGPU build is cached when first fetched (only browsers with an adapter fetch it).
+const LAZY = ['convlab-web-gpu.js', 'convlab-web-gpu_bg.wasm'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -23,7 +25,7 @@ function appFile(url) {
   const scope = new URL(self.registration.scope);
   if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return null;
   const name = url.pathname.slice(scope.pathname.length) || 'index.html';
-  return APP.includes(name) ? name : null;
+  return APP.includes(name) || LAZY.includes(name) ? name : null;
 }
 
 self.addEventListener('fetch', (event) => {

@@ -17,6 +17,16 @@ before(async () => {
 });
 after(async () => server?.close());
 
+/** Records the wasm modules the page and its worker fetch (worker requests included). */
+function wasmRequests(page) {
+  const modules = [];
+  page.on('request', (r) => {
+    const name = new URL(r.url()).pathname.split('/').pop();
+    if (name.endsWith('.wasm')) modules.push(name);
+  });
+  return modules;
+}
+
 async function openWithFixtures(page) {
   await page.goto(`${server.url}?data=fixtures/`);
   await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
@@ -124,8 +134,11 @@ test('CPU fallback: edit the model, train with the lab callback, see feature map
 
 test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async () => {
   await inBrowser('webgpu', { webgpu: true }, async (page) => {
+    const modules = wasmRequests(page);
     await openWithFixtures(page);
     await waitForText(page, '#backend', 'WebGPU available');
+    // The page runs its CPU-only module; the worker the WebGPU build.
+    assert.deepEqual(modules.sort(), ['convlab-web-gpu_bg.wasm', 'convlab-web_bg.wasm']);
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
@@ -141,6 +154,27 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
     const cells = await canvasStats(page, '#fm-grid canvas');
     assert.equal(cells.length, 6);
     for (const cell of cells) assert.ok(cell.colours > 1, `a blank cell: ${JSON.stringify(cell)}`);
+  });
+});
+
+test('without WebGPU only the CPU module is fetched; a WebGPU module that fails to load falls back to the CPU', { timeout: 600_000 }, async () => {
+  await inBrowser('cpu-module', { webgpu: false }, async (page) => {
+    const modules = wasmRequests(page);
+    await openWithFixtures(page);
+    await waitForText(page, '#backend', 'no WebGPU adapter');
+    await trainBriefly(page, 'dnn', 64, 300_000);
+    assert.deepEqual(modules, ['convlab-web_bg.wasm'], 'the WebGPU build is never downloaded');
+  });
+  await inBrowser('gpu-module-missing', { webgpu: true }, async (page, errors) => {
+    await page.context().route('**/convlab-web-gpu_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await openWithFixtures(page);
+    await trainBriefly(page, 'dnn', 64, 300_000);
+    const backend = await text(page, '#backend');
+    assert.match(backend, /Backend: CPU \(burn-flex\) \(the browser has a WebGPU adapter, .*convlab's WebGPU module did not load: /);
+    assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
+    // worker.js logs why it fell back (and Chromium the 404); nothing else.
+    assert.ok(errors.length > 0 && errors.every((e) => /404|WebGPU module did not load/.test(e)), JSON.stringify(errors));
+    errors.length = 0;
   });
 });
 

@@ -3,7 +3,6 @@
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,8 +46,9 @@ impl Backend {
     ///
     /// burn registers one wgpu runtime per process (or page) and refuses a second, so the
     /// first success is kept and handed out again.
+    #[cfg(feature = "webgpu")]
     pub async fn wgpu() -> Result<Backend, String> {
-        static STARTED: Mutex<Option<Backend>> = Mutex::new(None);
+        static STARTED: std::sync::Mutex<Option<Backend>> = std::sync::Mutex::new(None);
         if let Some(backend) = STARTED.lock().map_err(|e| e.to_string())?.clone() {
             return Ok(backend);
         }
@@ -70,6 +70,12 @@ impl Backend {
         };
         *STARTED.lock().map_err(|e| e.to_string())? = Some(backend.clone());
         Ok(backend)
+    }
+
+    /// Built without the `webgpu` feature (the page's CPU-only module): always an error.
+    #[cfg(not(feature = "webgpu"))]
+    pub async fn wgpu() -> Result<Backend, String> {
+        Err("this build of convlab has no WebGPU backend (its `webgpu` feature is off)".to_string())
     }
 
     /// The requested backend; for wgpu, falls back to the CPU when no adapter exists and says

@@ -11,6 +11,9 @@ fn get(target: &JsValue, key: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// The global where `worker.js` leaves the reason the WebGPU module failed to load.
+const GPU_MODULE_ERROR: &str = "convlabGpuModuleError";
+
 /// The adapter `navigator.gpu.requestAdapter()` gives (in windows and workers alike),
 /// described by its `info` ("google swiftshader", ...), or `None` without WebGPU.
 pub async fn webgpu_adapter() -> Option<String> {
@@ -55,6 +58,19 @@ pub async fn choose_backend(prefer_webgpu: bool) -> Backend {
         cpu.description = format!("{} (this browser gives no WebGPU adapter)", cpu.description);
         return cpu;
     };
+    if !cfg!(feature = "webgpu") {
+        // The page's CPU-only module: the worker runs it when the WebGPU module failed to load
+        // (worker.js says why) or was never asked for.
+        let why = get(&js_sys::global(), GPU_MODULE_ERROR)
+            .and_then(|e| e.as_string())
+            .unwrap_or_else(|| "this module was built without it".to_string());
+        let mut cpu = Backend::cpu();
+        cpu.description = format!(
+            "{} (the browser has a WebGPU adapter, {adapter}, but convlab's WebGPU module did not load: {why})",
+            cpu.description
+        );
+        return cpu;
+    }
     match Backend::wgpu().await {
         Ok(mut backend) => {
             backend.description = format!("WebGPU ({adapter})");

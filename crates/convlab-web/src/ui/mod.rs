@@ -114,8 +114,6 @@ pub fn start() {
             return;
         }
     };
-    // The worker instantiates the module this page already compiled.
-    let _ = worker.post_message(&wasm_bindgen::module());
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         match FromWorker::from_js(event.data()) {
             Ok(reply) => with_app(|app| app.on_reply(reply)),
@@ -215,8 +213,12 @@ pub fn start() {
     });
     embed::listen(allow, |command| with_app(|app| app.on_command(command)));
     register_service_worker();
-    wasm_bindgen_futures::spawn_local(async {
+    let trainer = APP.with(|a| a.borrow().as_ref().map(|a| a.worker.clone()));
+    wasm_bindgen_futures::spawn_local(async move {
         let adapter = crate::gpu::webgpu_adapter().await;
+        if let Some(worker) = trainer {
+            start_worker(&worker, adapter.is_some());
+        }
         with_app(|app| {
             if app.backend.is_empty() {
                 set_text(
@@ -232,6 +234,16 @@ pub fn start() {
             }
         });
     });
+}
+
+/// Tells the worker which wasm module to run: with a WebGPU adapter, the WebGPU build
+/// (`convlab-web-gpu`, fetched only then); otherwise the CPU-only module this page already
+/// compiled, which it also falls back to when the other fails to load (see `worker.js`).
+fn start_worker(worker: &Worker, webgpu: bool) {
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"module".into(), &wasm_bindgen::module());
+    let _ = js_sys::Reflect::set(&message, &"webgpu".into(), &webgpu.into());
+    let _ = worker.post_message(&message);
 }
 
 fn wire_controls() {
