@@ -12,8 +12,19 @@ mod cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay`: its place in mimalloc.h's option enum, the same in the v2 and v3
+/// headers of the libmimalloc-sys pinned in Cargo.lock (0.1.49, which builds v3).
+#[cfg(not(target_family = "wasm"))]
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 #[cfg(not(target_family = "wasm"))]
 fn main() -> std::process::ExitCode {
+    // mimalloc still returns freed memory to the system a while after it is freed, and a step
+    // at batch 128 then faults its buffers in again as zeroed pages (~5% of an epoch,
+    // BENCHMARKS.md). -1: never purge; the process's memory stays at its peak, which training
+    // reaches on its first step anyway.
+    // SAFETY: an option write, before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     cli::main()
 }
 
