@@ -317,10 +317,12 @@ fn train_and_report(
     let mut total_epochs = 0;
     let mut emit = |event: TrainEvent| {
         if json {
-            println!(
-                "{}",
-                serde_json::to_string(&event).expect("events serialise")
-            );
+            let mut line = serde_json::to_value(&event).expect("events serialise");
+            if matches!(event, TrainEvent::Started { .. }) {
+                // Which device trains: a wgpu request falls back to the CPU without an adapter.
+                line["backend"] = backend.description.clone().into();
+            }
+            println!("{line}");
             return;
         }
         match &event {

@@ -92,6 +92,7 @@ fn json_events_and_the_threshold_message() {
         .map(|e| e["event"].as_str().unwrap())
         .collect();
     assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(events[0]["backend"], "CPU (burn-flex)");
     assert_eq!(&kinds[kinds.len() - 3..], ["epoch", "stopped", "finished"]);
     let stopped = &events[kinds.len() - 2];
     assert_eq!(
