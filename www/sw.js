@@ -5,7 +5,8 @@
 // other pages of the site (a course around the lab) are left alone.
 const CACHE = 'convlab-app-v1';
 const APP = ['index.html', 'convlab-web.js', 'convlab-web_bg.wasm', 'worker.js', 'style.css', 'course.html'];
-// The WebGPU build is cached when first fetched (only browsers with an adapter fetch it).
+// The WebGPU build is cached when fetched under this service worker (from the second visit on;
+// only browsers with an adapter fetch it), not at install.
 const LAZY = ['convlab-web-gpu.js', 'convlab-web-gpu_bg.wasm'];
 
 self.addEventListener('install', (event) => {

@@ -1,20 +1,23 @@
-// The training worker. The page sends it the CPU-only wasm module it already compiled (so that
-// module is downloaded and compiled once) and whether the browser has a WebGPU adapter. With
-// one, the worker runs the WebGPU build instead (convlab-web-gpu: burn-wgpu's kernel compiler
-// is three quarters of it, so pages without WebGPU never download it); if that build fails to
-// load, it runs the CPU module and leaves the reason where the Rust side reports it. Either
-// module's start function sees a worker scope and serves the page's requests from then on.
+// The training worker. Its first message (from the page's `start_worker`) carries the CPU-only
+// wasm module the page already compiled, so that module is downloaded and compiled once, and
+// whether the student wants WebGPU. Where they do and the browser gives an adapter, the worker
+// runs the WebGPU build instead (convlab-web-gpu: burn-wgpu's kernel compiler is most of it, so
+// browsers without WebGPU never download it). Otherwise, or if that build fails to load, it
+// runs the CPU module and leaves the reason in `convlabCpuReason`, which the backend badge
+// shows. Either module's start function sees a worker scope and serves the page from then on.
 self.onmessage = async (event) => {
   self.onmessage = null;
   const { module, webgpu } = event.data;
-  if (webgpu) {
+  if (!webgpu) {
+    self.convlabCpuReason = '"Use WebGPU" was off when the page opened; reload to use WebGPU';
+  } else if (await self.navigator.gpu?.requestAdapter().catch(() => null)) {
     try {
       const gpu = await import('./convlab-web-gpu.js');
       await gpu.default({ module_or_path: new URL('convlab-web-gpu_bg.wasm', import.meta.url) });
       return;
     } catch (error) {
       console.error('convlab: the WebGPU module did not load; training on the CPU', error);
-      self.convlabGpuModuleError = String(error);
+      self.convlabCpuReason = `convlab's WebGPU module did not load: ${error}`;
     }
   }
   const cpu = await import('./convlab-web.js');

@@ -157,7 +157,7 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
   });
 });
 
-test('without WebGPU only the CPU module is fetched; a WebGPU module that fails to load falls back to the CPU', { timeout: 600_000 }, async () => {
+test('without WebGPU (or with it switched off) only the CPU module is fetched; a WebGPU module that fails to load falls back to the CPU', { timeout: 600_000 }, async () => {
   await inBrowser('cpu-module', { webgpu: false }, async (page) => {
     const modules = wasmRequests(page);
     await openWithFixtures(page);
@@ -165,12 +165,21 @@ test('without WebGPU only the CPU module is fetched; a WebGPU module that fails 
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.deepEqual(modules, ['convlab-web_bg.wasm'], 'the WebGPU build is never downloaded');
   });
+  // WebGPU switched off in the URL: the adapter is there, the WebGPU build is not fetched.
+  await inBrowser('webgpu-off', { webgpu: true }, async (page) => {
+    const modules = wasmRequests(page);
+    await page.goto(`${server.url}?data=fixtures/&webgpu=0`);
+    await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
+    await trainBriefly(page, 'dnn', 64, 300_000);
+    assert.match(await text(page, '#backend'), /Backend: CPU \(burn-flex\)/);
+    assert.deepEqual(modules, ['convlab-web_bg.wasm']);
+  });
   await inBrowser('gpu-module-missing', { webgpu: true }, async (page, errors) => {
     await page.context().route('**/convlab-web-gpu_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
     await openWithFixtures(page);
     await trainBriefly(page, 'dnn', 64, 300_000);
     const backend = await text(page, '#backend');
-    assert.match(backend, /Backend: CPU \(burn-flex\) \(the browser has a WebGPU adapter, .*convlab's WebGPU module did not load: /);
+    assert.match(backend, /Backend: CPU \(burn-flex\) \(WebGPU adapter: .*; convlab's WebGPU module did not load: /);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
     // worker.js logs why it fell back (and Chromium the 404); nothing else.
     assert.ok(errors.length > 0 && errors.every((e) => /404|WebGPU module did not load/.test(e)), JSON.stringify(errors));

@@ -87,7 +87,8 @@ impl Backend {
                 Ok(backend) => backend,
                 Err(why) => {
                     let mut cpu = Backend::cpu();
-                    cpu.description = format!("{} (no GPU adapter: {why})", cpu.description);
+                    cpu.description =
+                        format!("{} (no WebGPU/Vulkan device: {why})", cpu.description);
                     cpu
                 }
             },

@@ -11,8 +11,8 @@ fn get(target: &JsValue, key: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
-/// The global where `worker.js` leaves the reason the WebGPU module failed to load.
-const GPU_MODULE_ERROR: &str = "convlabGpuModuleError";
+/// The global where `worker.js` leaves why it runs the CPU-only module.
+const CPU_REASON: &str = "convlabCpuReason";
 
 /// The adapter `navigator.gpu.requestAdapter()` gives (in windows and workers alike),
 /// described by its `info` ("google swiftshader", ...), or `None` without WebGPU.
@@ -59,16 +59,13 @@ pub async fn choose_backend(prefer_webgpu: bool) -> Backend {
         return cpu;
     };
     if !cfg!(feature = "webgpu") {
-        // The page's CPU-only module: the worker runs it when the WebGPU module failed to load
-        // (worker.js says why) or was never asked for.
-        let why = get(&js_sys::global(), GPU_MODULE_ERROR)
+        // The page's CPU-only module runs where the browser has an adapter only when WebGPU
+        // was switched off at page load or its module failed to load; worker.js says which.
+        let why = get(&js_sys::global(), CPU_REASON)
             .and_then(|e| e.as_string())
-            .unwrap_or_else(|| "this module was built without it".to_string());
+            .unwrap_or_else(|| "this module was built without WebGPU".to_string());
         let mut cpu = Backend::cpu();
-        cpu.description = format!(
-            "{} (the browser has a WebGPU adapter, {adapter}, but convlab's WebGPU module did not load: {why})",
-            cpu.description
-        );
+        cpu.description = format!("{} (WebGPU adapter: {adapter}; {why})", cpu.description);
         return cpu;
     }
     match Backend::wgpu().await {

@@ -1,8 +1,9 @@
 //! convlab in the browser: the only crate that knows about wasm-bindgen and web-sys.
 //!
-//! One wasm module serves both halves: in the page's window it runs the UI ([`ui`]); in the
-//! Web Worker the page starts, it runs the trainer ([`worker`]). They talk through the typed
-//! messages of [`protocol`].
+//! The same code serves both halves: in the page's window it runs the UI ([`ui`]); in the Web
+//! Worker the page starts, it runs the trainer ([`worker`]). They talk through the typed
+//! messages of [`protocol`]. Built twice: without the `webgpu` feature (the page's module, and
+//! the worker's where there is no WebGPU) and with it (crate `convlab-web-gpu`).
 
 pub mod fetch;
 pub mod gpu;

@@ -1,5 +1,6 @@
-//! Training in headless Chromium. Run twice by `.ci/run`: with `--enable-unsafe-webgpu`
-//! (WebGPU through SwiftShader) and without it (no adapter: the CPU fallback).
+//! Training in headless Chromium. Run twice by `.ci/run`: built with the `webgpu` feature and
+//! run with `--enable-unsafe-webgpu` (WebGPU through SwiftShader), and built without it (the
+//! page's CPU-only module) and run without the flag (no adapter: the CPU fallback).
 //! `CONVLAB_EXPECT_BACKEND` (wgpu or cpu, read at build time) says which run this is, so a
 //! WebGPU run that silently fell back to the CPU fails.
 #![cfg(target_family = "wasm")]

@@ -177,6 +177,7 @@ pub fn start() {
         ready_sent: false,
     };
     app.state.settings.show();
+    start_worker(&app.worker, app.state.settings.prefer_webgpu);
     input("data-url").set_value(&app.state.data_url);
     select("preset").set_value(&app.state.preset);
     APP.with(|cell| *cell.borrow_mut() = Some(app));
@@ -213,12 +214,8 @@ pub fn start() {
     });
     embed::listen(allow, |command| with_app(|app| app.on_command(command)));
     register_service_worker();
-    let trainer = APP.with(|a| a.borrow().as_ref().map(|a| a.worker.clone()));
-    wasm_bindgen_futures::spawn_local(async move {
+    wasm_bindgen_futures::spawn_local(async {
         let adapter = crate::gpu::webgpu_adapter().await;
-        if let Some(worker) = trainer {
-            start_worker(&worker, adapter.is_some());
-        }
         with_app(|app| {
             if app.backend.is_empty() {
                 set_text(
@@ -236,13 +233,13 @@ pub fn start() {
     });
 }
 
-/// Tells the worker which wasm module to run: with a WebGPU adapter, the WebGPU build
-/// (`convlab-web-gpu`, fetched only then); otherwise the CPU-only module this page already
-/// compiled, which it also falls back to when the other fails to load (see `worker.js`).
-fn start_worker(worker: &Worker, webgpu: bool) {
+/// The worker's first message: the CPU-only module this page already compiled, and whether
+/// the student wants WebGPU. `worker.js` then runs the WebGPU build (`convlab-web-gpu`,
+/// fetched only then) where the browser gives an adapter, else this module; see `worker.js`.
+fn start_worker(worker: &Worker, prefer_webgpu: bool) {
     let message = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&message, &"module".into(), &wasm_bindgen::module());
-    let _ = js_sys::Reflect::set(&message, &"webgpu".into(), &webgpu.into());
+    let _ = js_sys::Reflect::set(&message, &"webgpu".into(), &prefer_webgpu.into());
     let _ = worker.post_message(&message);
 }
 
