@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every benchmark of the performance issue in one run, then its targets checked against this
+# run's figures (bench/targets.py). About 45 minutes on the 2-core development machine.
+#   scripts/bench.sh [RESULTS_DIR]      (default: bench-results/<date>; git-ignored)
+# Writes there: browser.md (convlab vs TensorFlow.js in headless Chromium, batch 32 and 128,
+# and memory over 20 epochs), cpu.md (native convlab vs Keras and PyTorch), wasm-sizes.txt,
+# gpu.md (native burn-wgpu, only where nvidia-smi finds a GPU) and targets.md, which it prints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-bench-results/$(date -u +%Y-%m-%dT%H%M)}"
+mkdir -p "$OUT"
+
+echo "== browser (builds the page; log: $OUT/browser.log)"
+scripts/bench-browser.sh --batch 32,128 --samples 640 --epochs 3 --runs 3 --memory-epochs 20 \
+  > "$OUT/browser.md" 2> "$OUT/browser.log"
+for wasm in dist/*_bg.wasm; do
+  echo "$(basename "$wasm") $(stat -c %s "$wasm") $(gzip -c "$wasm" | wc -c)"
+done > "$OUT/wasm-sizes.txt"
+
+echo "== native CPU (convlab, Keras, PyTorch)"
+scripts/bench-cpu.sh > "$OUT/cpu.md"
+
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  echo "== native burn-wgpu on the GPU"
+  scripts/bench-gpu.sh pack >/dev/null
+  scripts/bench-gpu.sh run > "$OUT/gpu.md"
+fi
+
+python3 bench/targets.py "$OUT" | tee "$OUT/targets.md"
+echo "(all tables: $OUT)"
