@@ -2,7 +2,7 @@
 
     python3 bench/targets.py RESULTS_DIR
 
-RESULTS_DIR holds what scripts/bench.sh wrote: browser.md (bench/browser/bench.mjs's tables),
+RESULTS_DIR holds what scripts/bench.sh wrote: browser.md and memory.md (bench/browser/bench.mjs's tables),
 cpu.md (scripts/bench-cpu.sh's), gpu.md (scripts/bench-gpu.sh run's, where a GPU was found)
 and wasm-sizes.txt ("NAME BYTES GZIPPED" per module). Prints one Markdown table: each target,
 the figure from this run and whether it is met. Every ratio is computed within this run.
@@ -114,7 +114,7 @@ def size_targets(text):
 def main():
     results = Path(sys.argv[1])
     read = lambda name: (results / name).read_text() if (results / name).exists() else ""
-    found = (browser_targets(read("browser.md")) + cpu_targets(read("cpu.md"))
+    found = (browser_targets(read("browser.md") + read("memory.md")) + cpu_targets(read("cpu.md"))
              + size_targets(read("wasm-sizes.txt")))
     gpu = read("gpu.md")
     found += gpu_targets(gpu) if gpu else [

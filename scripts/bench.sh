@@ -2,8 +2,8 @@
 # Every benchmark of the performance issue in one run, then its targets checked against this
 # run's figures (bench/targets.py). About 45 minutes on the 2-core development machine.
 #   scripts/bench.sh [RESULTS_DIR]      (default: bench-results/<date>; git-ignored)
-# Writes there: browser.md (convlab vs TensorFlow.js in headless Chromium, batch 32 and 128,
-# and memory over 20 epochs), cpu.md (native convlab vs Keras and PyTorch), wasm-sizes.txt,
+# Writes there: browser.md (convlab vs TensorFlow.js in headless Chromium, batch 32 and 128),
+# memory.md (the CPU paths' memory over 20 epochs), cpu.md (native convlab vs Keras and PyTorch), wasm-sizes.txt,
 # gpu.md (native burn-wgpu, only where nvidia-smi finds a GPU) and targets.md, which it prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +11,12 @@ OUT="${1:-bench-results/$(date -u +%Y-%m-%dT%H%M)}"
 mkdir -p "$OUT"
 
 echo "== browser (builds the page; log: $OUT/browser.log)"
-scripts/bench-browser.sh --batch 32,128 --samples 640 --epochs 3 --runs 3 --memory-epochs 20 \
-  > "$OUT/browser.md" 2> "$OUT/browser.log"
+# A failure here (a browser crash) is reported and the native half still runs.
+scripts/bench-browser.sh --batch 32,128 --samples 640 --epochs 3 --runs 3 \
+  > "$OUT/browser.md" 2> "$OUT/browser.log" || echo "browser benchmark failed: see $OUT/browser.log"
+echo "== browser memory over 20 epochs (CPU paths)"
+node bench/browser/bench.mjs --only none --samples 320 --memory-epochs 20 \
+  > "$OUT/memory.md" 2>> "$OUT/browser.log" || echo "memory benchmark failed: see $OUT/browser.log"
 for wasm in dist/*_bg.wasm; do
   echo "$(basename "$wasm") $(stat -c %s "$wasm") $(gzip -c "$wasm" | wc -c)"
 done > "$OUT/wasm-sizes.txt"

@@ -28,13 +28,17 @@ const server = await serve({
   '/': join(ROOT, 'dist'),
 });
 
-async function browser(webgpu) {
+async function browser(webgpu, extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
-      ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...extraArgs],
   });
 }
+
+// For the memory runs: exact (not bucketed) performance.memory, and gc() so that each reading
+// is taken after a full collection rather than wherever V8's next GC happens to be.
+const MEMORY_FLAGS = ['--enable-precise-memory-info', '--js-flags=--expose-gc'];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -90,7 +94,7 @@ async function tfjs(backend, batch) {
 
 /** convlab's CPU fallback for `epochs` epochs: its worker's wasm memory and the page's JS heap per epoch. */
 async function convlabMemory(epochs) {
-  const b = await browser(false);
+  const b = await browser(false, MEMORY_FLAGS);
   try {
     const page = await (await b.newContext()).newPage();
     await page.goto(`${server.url}?data=/fixtures/`);
@@ -103,7 +107,7 @@ async function convlabMemory(epochs) {
     // The page's heap is sampled at each epoch end, as the epoch log grows.
     await page.evaluate(() => {
       window.heap = [];
-      new MutationObserver(() => window.heap.push(performance.memory.usedJSHeapSize))
+      new MutationObserver(() => { globalThis.gc?.(); window.heap.push(performance.memory.usedJSHeapSize); })
         .observe(document.querySelector('#worker-memory'), { childList: true, characterData: true, subtree: true });
     });
     await page.click('#train');
@@ -117,12 +121,14 @@ async function convlabMemory(epochs) {
 }
 
 async function tfjsMemory(epochs) {
-  const b = await browser(false);
+  const b = await browser(false, MEMORY_FLAGS);
   try {
     const page = await b.newPage();
     await page.goto(`${server.url}bench/tfjs.html?backend=cpu&batch=32&samples=${SAMPLES}&epochs=${epochs}&data=/fixtures/`);
     await page.waitForFunction(() => window.result !== undefined, null, { timeout: 3_600_000, polling: 500 });
-    return page.evaluate(() => window.result.memory);
+    // `return await`: a bare returned promise would let `finally` close the browser first
+    // ("Target page, context or browser has been closed").
+    return await page.evaluate(() => window.result.memory);
   } finally {
     await b.close();
   }
@@ -179,8 +185,13 @@ if (MEMORY_EPOCHS >= 3) {
   console.log(`| convlab-cpu | worker wasm memory | ${change(ours.wasm)} |`);
   console.log(`| convlab-cpu | page JS heap | ${change(ours.heap)} |`);
   // TF.js's run is the long one (~30 samples/s): convlab's rows are printed first.
-  const theirs = await tfjsMemory(MEMORY_EPOCHS);
-  console.log(`| tfjs-cpu | tf.memory().numBytes | ${change(theirs.map((m) => m.tensor_bytes))} |`);
-  console.log(`| tfjs-cpu | page JS heap | ${change(theirs.map((m) => m.js_heap))} |`);
+  try {
+    const theirs = await tfjsMemory(MEMORY_EPOCHS);
+    console.log(`| tfjs-cpu | tf.memory().numBytes | ${change(theirs.map((m) => m.tensor_bytes))} |`);
+    console.log(`| tfjs-cpu | page JS heap | ${change(theirs.map((m) => m.js_heap))} |`);
+  } catch (e) {
+    // Chromium has closed TF.js's page during this run before; say so instead of losing the table.
+    console.log(`| tfjs-cpu | – | failed: ${String(e.message ?? e).split('\n')[0].replaceAll('|', '/')} |`);
+  }
 }
 await server.close();
