@@ -81,6 +81,31 @@ impl Sequential {
         convlab_ops::conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()))
     }
 
+    /// The `index`-th convolution with its activation, and with the 2×2 pooling after it when
+    /// `pool_after` (ReLU convolutions run as one op on the CPU backend: see `convlab-ops`).
+    fn convolve_activate(
+        &self,
+        index: usize,
+        x: Tensor<4>,
+        activation: Activation,
+        pool_after: bool,
+    ) -> Tensor<4> {
+        let conv = &self.convs[index];
+        let (weight, bias) = (conv.weight.val(), conv.bias.as_ref().map(|b| b.val()));
+        match (activation, pool_after) {
+            (Activation::Relu, true) => convlab_ops::conv2d_relu_max_pool2x2(x, weight, bias),
+            (Activation::Relu, false) => convlab_ops::conv2d_relu(x, weight, bias),
+            (_, pool_after) => {
+                let x = apply(activation, self.convolve(index, x), 1);
+                if pool_after {
+                    convlab_ops::max_pool2d(x, 2)
+                } else {
+                    x
+                }
+            }
+        }
+    }
+
     pub fn spec(&self) -> &ModelSpec {
         &self.spec
     }
@@ -94,11 +119,16 @@ impl Sequential {
         let mut image = Some(images);
         let mut flat: Option<Tensor<2>> = None;
         let (mut conv, mut dense) = (0, 0);
-        for (index, layer) in self.spec.layers.iter().enumerate() {
+        let mut layers = self.spec.layers.iter().enumerate().peekable();
+        while let Some((index, layer)) = layers.next() {
             match *layer {
                 LayerSpec::Conv2D { activation, .. } => {
-                    let x = self.convolve(conv, image.take().expect("validated spec"));
-                    image = Some(apply(activation, x, 1));
+                    // A 2×2 pooling right after the convolution is fused into it.
+                    let pool_after = layers
+                        .next_if(|(_, next)| matches!(next, LayerSpec::MaxPool2D { pool: 2 }))
+                        .is_some();
+                    let x = image.take().expect("validated spec");
+                    image = Some(self.convolve_activate(conv, x, activation, pool_after));
                     conv += 1;
                 }
                 LayerSpec::MaxPool2D { pool } => {
@@ -138,7 +168,8 @@ impl Sequential {
         for (index, layer) in self.spec.layers.iter().enumerate() {
             match *layer {
                 LayerSpec::Conv2D { activation, .. } => {
-                    x = apply(activation, self.convolve(conv, x), 1);
+                    // Unfused: the canvases draw the convolution's output before pooling.
+                    x = self.convolve_activate(conv, x, activation, false);
                     conv += 1;
                 }
                 LayerSpec::MaxPool2D { pool } => x = convlab_ops::max_pool2d(x, pool),
@@ -164,6 +195,7 @@ fn apply<const D: usize>(activation: Activation, x: Tensor<D>, class_dim: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::{Distribution, Tolerance};
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec().unwrap()
@@ -196,6 +228,41 @@ mod tests {
             .iter()
             .all(|&b| b == 0.0));
         assert_eq!(model.num_params(), 113_386);
+    }
+
+    #[test]
+    fn fused_training_forward_matches_the_layer_by_layer_outputs() {
+        // `forward` fuses each ReLU convolution with the 2×2 pooling after it;
+        // `image_activations` runs every layer on its own. Both must give the same logits, for
+        // trained stacks (autodiff) and plain ones, with and without a pooling to fuse.
+        let device = Device::flex().autodiff();
+        device.seed(17);
+        let texts = [
+            ModelSpec::preset("cnn").unwrap().to_text(),
+            ModelSpec::preset("cnn-3conv").unwrap().to_text(),
+            "conv:8:3:relu,conv:8:3:linear,pool:2,conv:4:3:relu,pool:3,flatten,dense:10:softmax"
+                .to_string(),
+        ];
+        for text in texts {
+            let model = Sequential::new(&ModelSpec::parse_text(&text).unwrap(), &device).unwrap();
+            let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
+            let layered = model
+                .image_activations(images.clone())
+                .pop()
+                .unwrap()
+                .output;
+            let mut flat: Tensor<2> = layered.flatten(1, 3);
+            for (i, dense) in model.denses.iter().enumerate() {
+                flat = dense.forward(flat);
+                if i + 1 < model.denses.len() {
+                    flat = activation::relu(flat);
+                }
+            }
+            let fused = model.forward(images);
+            fused
+                .into_data()
+                .assert_approx_eq::<f32>(&flat.into_data(), Tolerance::rel_abs(1e-5, 1e-5));
+        }
     }
 
     #[test]

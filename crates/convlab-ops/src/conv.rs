@@ -1,8 +1,14 @@
 //! A convolution on flex computed as matrix products over the input's patches (im2col), as
 //! TensorFlow and PyTorch compute it: forward, and an autodiff node whose weight and input
 //! gradients are the same products transposed (col2im for the input).
+//!
+//! The convolution can also apply ReLU, or ReLU and 2×2 max pooling, in the loop that writes its
+//! output ([`Epilogue`]): Keras's `Conv2D(activation="relu")` + `MaxPooling2D(2)` as one op, so
+//! the full-size activation (11 MB for the lab's first layer at batch 128) is never stored, read
+//! back for ReLU, read again for pooling, or read twice more by their backward passes.
 
-use crate::parallel::for_each_chunk;
+use crate::parallel::{for_each_chunk, for_each_chunk_pair};
+use crate::pool::window_max;
 use crate::FlexAutodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -16,6 +22,7 @@ use burn::backend::Flex;
 use burn::backend::TensorMetadata;
 use burn::tensor::{Shape, TensorData};
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Images per block of patches. The lab's second layer at 32 images is 288 × 3,872 patch values
 /// (4.5 MB); whole batches of 128 at once (18 MB) ran slower per image than blocks of 32.
@@ -35,6 +42,45 @@ enum SavedPatches {
     Input(NodeId),
     /// The kernels need no gradient, so nothing reads patches.
     None,
+}
+
+/// What the convolution applies to its output, after the bias, before writing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// The biased output as it is.
+    None,
+    /// ReLU.
+    Relu,
+    /// ReLU, then 2×2 max pooling with stride 2 (a partial last row or column dropped).
+    /// Needs an output of at least 2×2.
+    ReluMaxPool2x2,
+}
+
+/// burn-flex's ReLU: NaN propagates.
+#[inline(always)]
+fn relu(value: f32) -> f32 {
+    if value.is_nan() || value > 0.0 {
+        value
+    } else {
+        0.0
+    }
+}
+
+/// burn-flex's ReLU backward, from the ReLU's output: the gradient passes where it is positive
+/// or NaN.
+#[inline(always)]
+fn relu_passes(output: f32) -> bool {
+    output.is_nan() || output > 0.0
+}
+
+/// What the backward pass needs of the epilogue.
+#[derive(Debug, Clone)]
+enum SavedOutput {
+    None,
+    /// The ReLU's output (its sign is the mask).
+    Relu(FlexTensor),
+    /// The pooled ReLU output and each value's position in its window (row × 2 + column).
+    ReluMaxPool2x2(FlexTensor, Arc<Vec<u8>>),
 }
 
 /// The sizes of one stride-1, unpadded convolution.
@@ -78,6 +124,14 @@ impl Geometry {
         self.out_h * self.out_w
     }
 
+    /// The dims of the op's output: the convolution's, or the pooled ones.
+    fn output_dims(&self, epilogue: Epilogue) -> [usize; 4] {
+        match epilogue {
+            Epilogue::None | Epilogue::Relu => [self.batch, self.filters, self.out_h, self.out_w],
+            Epilogue::ReluMaxPool2x2 => [self.batch, self.filters, self.out_h / 2, self.out_w / 2],
+        }
+    }
+
     fn blocks(&self) -> impl Iterator<Item = Range<usize>> {
         let batch = self.batch;
         (0..batch)
@@ -92,28 +146,47 @@ impl Geometry {
 }
 
 /// The convolution of a `[batch, channels, height, width]` input with `[filters, channels, kh,
-/// kw]` kernels plus a bias per filter: per block of images, kernels × patches.
-pub(crate) fn conv2d_forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
-    conv2d_forward_keeping_patches(x, weight, bias, false).0
+/// kw]` kernels plus a bias per filter, then the epilogue: per block of images, kernels ×
+/// patches.
+pub(crate) fn conv2d_forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    epilogue: Epilogue,
+) -> FlexTensor {
+    conv2d_forward_keeping_patches(x, weight, bias, epilogue, false).output
 }
 
-/// [`conv2d_forward`], also returning each block's patches when `keep` (the weight gradient
-/// needs them again).
+/// What the forward pass computed.
+struct Forward {
+    output: FlexTensor,
+    /// Each pooled value's position in its 2×2 window (pooling epilogue only).
+    windows: Vec<u8>,
+    /// Each block's patches, when asked to keep them (the weight gradient needs them again).
+    patches: Vec<FlexTensor>,
+}
+
+/// [`conv2d_forward`], also returning what the backward pass needs.
 fn conv2d_forward_keeping_patches(
     x: &FlexTensor,
     weight: &FlexTensor,
     bias: &FlexTensor,
+    epilogue: Epilogue,
     keep: bool,
-) -> (FlexTensor, Vec<FlexTensor>) {
+) -> Forward {
     let geometry = Geometry::new(&x.shape(), &weight.shape());
-    let Geometry { batch, filters, .. } = geometry;
+    let Geometry { filters, out_w, .. } = geometry;
     let positions = geometry.positions();
+    let dims = geometry.output_dims(epilogue);
+    let image_len = filters * dims[2] * dims[3];
     let x = x.to_contiguous();
     let pixels: &[f32] = x.as_slice().expect("contiguous f32");
     let kernels = geometry.kernel_matrix(weight.clone());
     let bias = bias.to_contiguous();
     let bias: &[f32] = bias.as_slice().expect("contiguous f32");
-    let mut output = vec![0.0f32; batch * filters * positions];
+    let mut output = vec![0.0f32; dims.iter().product()];
+    let pooling = epilogue == Epilogue::ReluMaxPool2x2;
+    let mut windows = vec![0u8; if pooling { output.len() } else { 0 }];
     let mut kept = Vec::new();
     for images in geometry.blocks() {
         let patches = patch_rows(&geometry, pixels, images.clone());
@@ -124,28 +197,130 @@ fn conv2d_forward_keeping_patches(
         let product = Flex::float_matmul(kernels.clone(), patches).to_contiguous();
         let product: &[f32] = product.as_slice().expect("contiguous f32");
         let row_len = images.len() * positions;
-        let block =
-            &mut output[images.start * filters * positions..images.end * filters * positions];
-        for_each_chunk(block, filters * positions, |image, out| {
-            for (filter, out) in out.chunks_exact_mut(positions).enumerate() {
-                let values = &product[filter * row_len + image * positions..][..positions];
-                for (out, value) in out.iter_mut().zip(values) {
-                    *out = value + bias[filter];
+        // One image's values of one filter: a contiguous run of the product.
+        let plane = |image: usize, filter: usize| {
+            &product[filter * row_len + image * positions..][..positions]
+        };
+        let block = &mut output[images.start * image_len..images.end * image_len];
+        if pooling {
+            let block_windows = &mut windows[images.start * image_len..images.end * image_len];
+            for_each_chunk_pair(
+                (block, image_len),
+                (block_windows, image_len),
+                |image, out, windows| {
+                    let planes = out
+                        .chunks_exact_mut(image_len / filters)
+                        .zip(windows.chunks_exact_mut(image_len / filters));
+                    for (filter, (out, windows)) in planes.enumerate() {
+                        pool_plane(plane(image, filter), out_w, bias[filter], out, windows);
+                    }
+                },
+            );
+        } else {
+            let activate = epilogue == Epilogue::Relu;
+            for_each_chunk(block, image_len, |image, out| {
+                for (filter, out) in out.chunks_exact_mut(positions).enumerate() {
+                    let values = plane(image, filter);
+                    for (out, value) in out.iter_mut().zip(values) {
+                        let biased = value + bias[filter];
+                        *out = if activate { relu(biased) } else { biased };
+                    }
                 }
-            }
-        });
+            });
+        }
     }
-    let shape = Shape::new([batch, filters, geometry.out_h, geometry.out_w]);
-    (FlexTensor::from_data(TensorData::new(output, shape)), kept)
+    Forward {
+        output: FlexTensor::from_data(TensorData::new(output, Shape::new(dims))),
+        windows,
+        patches: kept,
+    }
+}
+
+/// ReLU and 2×2 max pooling of one filter's `out_h × out_w` plane of one image, plus its bias:
+/// the pooled values and their positions in their windows.
+fn pool_plane(values: &[f32], out_w: usize, bias: f32, pooled: &mut [f32], windows: &mut [u8]) {
+    let pooled_w = out_w / 2;
+    let rows = pooled
+        .chunks_exact_mut(pooled_w)
+        .zip(windows.chunks_exact_mut(pooled_w));
+    for (row, (pooled, windows)) in rows.enumerate() {
+        let upper = &values[2 * row * out_w..][..2 * pooled_w];
+        let lower = &values[(2 * row + 1) * out_w..][..2 * pooled_w];
+        for j in 0..pooled_w {
+            // The bias first, so that ties are decided on the values burn's ops would compare.
+            let (a, b) = (upper[2 * j] + bias, upper[2 * j + 1] + bias);
+            let (c, d) = (lower[2 * j] + bias, lower[2 * j + 1] + bias);
+            let (max, down, right) = window_max(a, b, c, d);
+            pooled[j] = relu(max);
+            windows[j] = (2 * down + right) as u8;
+        }
+    }
+}
+
+/// The output gradient of `images` as `[filters, images × positions]` rows, the layout the
+/// products read, with the epilogue's backward pass applied on the way: ReLU's mask, and
+/// pooling's scatter of each pooled gradient to its window's maximum.
+fn output_grad_rows(
+    geometry: &Geometry,
+    saved: &SavedOutput,
+    grad: &[f32],
+    images: Range<usize>,
+) -> FlexTensor {
+    let Geometry {
+        filters,
+        out_h,
+        out_w,
+        ..
+    } = *geometry;
+    let positions = geometry.positions();
+    let rows = images.len() * positions;
+    let mut out = vec![0.0f32; filters * rows];
+    match saved {
+        SavedOutput::None => for_each_chunk(&mut out, rows, |filter, row| {
+            for (b, dst) in images.clone().zip(row.chunks_exact_mut(positions)) {
+                dst.copy_from_slice(&grad[(b * filters + filter) * positions..][..positions]);
+            }
+        }),
+        SavedOutput::Relu(output) => {
+            let output: &[f32] = output.as_slice().expect("contiguous f32");
+            for_each_chunk(&mut out, rows, |filter, row| {
+                for (b, dst) in images.clone().zip(row.chunks_exact_mut(positions)) {
+                    let at = (b * filters + filter) * positions;
+                    let sources = grad[at..][..positions].iter().zip(&output[at..]);
+                    for (dst, (&grad, &output)) in dst.iter_mut().zip(sources) {
+                        *dst = if relu_passes(output) { grad } else { 0.0 };
+                    }
+                }
+            })
+        }
+        SavedOutput::ReluMaxPool2x2(pooled, windows) => {
+            let pooled: &[f32] = pooled.as_slice().expect("contiguous f32");
+            let (pooled_h, pooled_w) = (out_h / 2, out_w / 2);
+            let plane = pooled_h * pooled_w;
+            for_each_chunk(&mut out, rows, |filter, row| {
+                for (b, dst) in images.clone().zip(row.chunks_exact_mut(positions)) {
+                    let at = (b * filters + filter) * plane;
+                    for p in 0..plane {
+                        if relu_passes(pooled[at + p]) {
+                            let window = windows[at + p] as usize;
+                            let (i, j) = (2 * (p / pooled_w) + window / 2, 2 * (p % pooled_w));
+                            dst[i * out_w + j + window % 2] = grad[at + p];
+                        }
+                    }
+                }
+            })
+        }
+    }
+    FlexTensor::from_data(TensorData::new(out, Shape::new([filters, rows])))
 }
 
 #[derive(Debug)]
 struct ConvBackward;
 
 impl Backward<Flex, 3> for ConvBackward {
-    /// The input's shape, the kernel's node, and where the input's patches come from: all
-    /// the gradients need of the input.
-    type State = (Shape, NodeId, SavedPatches);
+    /// The input's shape, the kernel's node, where the input's patches come from (all the
+    /// gradients need of the input), and what the epilogue's backward pass needs.
+    type State = (Shape, NodeId, SavedPatches, SavedOutput);
 
     fn backward(
         self,
@@ -154,8 +329,9 @@ impl Backward<Flex, 3> for ConvBackward {
         checkpointer: &mut Checkpointer,
     ) {
         let [x_node, weight_node, bias_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x_shape, weight_state, saved) = ops.state;
+        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let grad: &[f32] = grad.as_slice().expect("contiguous f32");
+        let (x_shape, weight_state, saved, saved_output) = ops.state;
         let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
 
         let geometry = Geometry::new(&x_shape, &weight.shape());
@@ -181,25 +357,17 @@ impl Backward<Flex, 3> for ConvBackward {
             SavedPatches::None => (Vec::new().into_iter(), None),
         };
         for images in geometry.blocks() {
-            let rows = images.len() * geometry.positions();
-            let block_grad = grad.narrow(0, images.start, images.len());
+            let grad_rows = output_grad_rows(&geometry, &saved_output, grad, images.clone());
             if let (Some(kernel_columns), Some(x_grad)) = (&kernel_columns, &mut x_grad) {
                 // dL/dX: each patch's gradient is Wᵀ · dL/dY, added back where it came from.
-                let grad_rows = Flex::float_reshape(
-                    Flex::float_permute(block_grad.clone(), &[1, 0, 2, 3]),
-                    Shape::new([filters, rows]),
-                );
-                let patch_grads = Flex::float_matmul(kernel_columns.clone(), grad_rows);
+                let patch_grads = Flex::float_matmul(kernel_columns.clone(), grad_rows.clone());
                 add_patch_rows(&geometry, &patch_grads, images.clone(), x_grad);
             }
             if weight_node.is_none() && bias_node.is_none() {
                 continue;
             }
             // The output gradient as [images × positions, filters].
-            let grad_columns = Flex::float_reshape(
-                Flex::float_permute(block_grad, &[0, 2, 3, 1]),
-                Shape::new([rows, filters]),
-            );
+            let grad_columns = grad_rows.transpose(0, 1).to_contiguous();
             if weight_node.is_some() {
                 // dL/dWᵀ = patches · dL/dY, summed over the blocks.
                 let patches = match &input {
@@ -320,6 +488,7 @@ pub(crate) fn conv2d_autodiff(
     x: FloatTensor<FlexAutodiff>,
     weight: FloatTensor<FlexAutodiff>,
     bias: FloatTensor<FlexAutodiff>,
+    epilogue: Epilogue,
 ) -> FloatTensor<FlexAutodiff> {
     match ConvBackward
         .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
@@ -331,26 +500,35 @@ pub(crate) fn conv2d_autodiff(
             let geometry = Geometry::new(&x_shape, &weight.primitive().shape());
             let patch_values = geometry.patch_len() * geometry.batch * geometry.positions();
             let keep = weight.is_tracked() && patch_values <= MAX_KEPT_PATCH_VALUES;
-            let (output, patches) = conv2d_forward_keeping_patches(
+            let forward = conv2d_forward_keeping_patches(
                 x.primitive(),
                 weight.primitive(),
                 bias.primitive(),
+                epilogue,
                 keep,
             );
             let saved = if keep {
-                SavedPatches::Kept(patches)
+                SavedPatches::Kept(forward.patches)
             } else if weight.is_tracked() {
                 SavedPatches::Input(prep.checkpoint(&x))
             } else {
                 SavedPatches::None
             };
+            let saved_output = match epilogue {
+                Epilogue::None => SavedOutput::None,
+                Epilogue::Relu => SavedOutput::Relu(forward.output.clone()),
+                Epilogue::ReluMaxPool2x2 => {
+                    SavedOutput::ReluMaxPool2x2(forward.output.clone(), Arc::new(forward.windows))
+                }
+            };
             let weight_state = prep.checkpoint(&weight);
-            prep.finish((x_shape, weight_state, saved), output)
+            prep.finish((x_shape, weight_state, saved, saved_output), forward.output)
         }
         OpsKind::UnTracked(prep) => prep.finish(conv2d_forward(
             x.primitive(),
             weight.primitive(),
             bias.primitive(),
+            epilogue,
         )),
     }
 }

@@ -13,10 +13,13 @@
 //! 2×2 windows branch-free (burn's own max-pool backward still scatters the gradient), and
 //! [`conv2d`] computes the forward pass and the weight and input gradients as burn matrix
 //! products over the input's patches (im2col / col2im, two plain copy loops here), the form
-//! TensorFlow and PyTorch use. On any other backend (WebGPU) both functions are burn's
-//! own ops, and so is everything else in the model.
+//! TensorFlow and PyTorch use. [`conv2d_relu`] and [`conv2d_relu_max_pool2x2`] apply ReLU,
+//! and the 2×2 pooling after it, in the loop that writes the convolution's output (oneDNN's
+//! "post-ops"): at batch 128 the separate passes over the lab's 11 MB first activation were a
+//! sixth of a step. On any other backend (WebGPU) these functions are burn's own ops, and so is
+//! everything else in the model.
 //!
-//! Both are checked against burn's reference ops (values and gradients) in the tests below.
+//! All are checked against burn's reference ops (values and gradients) in the tests below.
 
 mod conv;
 mod parallel;
@@ -24,9 +27,10 @@ mod pool;
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::Flex;
-use burn::tensor::module;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{activation, module};
 use burn::tensor::{DType, Tensor};
+use conv::Epilogue;
 
 /// The autodiff backend the trainer uses on the CPU.
 type FlexAutodiff = Autodiff<Flex>;
@@ -50,24 +54,66 @@ pub fn max_pool2d(x: Tensor<4>, size: usize) -> Tensor<4> {
 /// A stride-1 convolution without padding (Keras's `Conv2D` with `padding="valid"`).
 /// `weight` is `[filters, channels, kernel, kernel]`.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
-    if let Some(bias) = bias.clone().filter(|b| kernels_cover(&x, &weight, b)) {
-        let tracked = (
-            x.clone().try_into_primitive::<FlexAutodiff>(),
-            weight.clone().try_into_primitive::<FlexAutodiff>(),
-            bias.clone().try_into_primitive::<FlexAutodiff>(),
-        );
-        if let (Ok(x), Ok(weight), Ok(bias)) = tracked {
-            return Tensor::from_primitive::<FlexAutodiff>(conv::conv2d_autodiff(x, weight, bias));
-        }
-        let plain = (
-            x.clone().try_into_primitive::<Flex>(),
-            weight.clone().try_into_primitive::<Flex>(),
-            bias.try_into_primitive::<Flex>(),
-        );
-        if let (Ok(x), Ok(weight), Ok(bias)) = plain {
-            return Tensor::from_primitive::<Flex>(conv::conv2d_forward(&x, &weight, &bias));
+    convolve(&x, &weight, &bias, Epilogue::None).unwrap_or_else(|| burn_conv2d(x, weight, bias))
+}
+
+/// `relu(conv2d(x, weight, bias))`: Keras's `Conv2D(activation="relu")`, ReLU applied as the
+/// convolution writes its output on flex.
+pub fn conv2d_relu(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    convolve(&x, &weight, &bias, Epilogue::Relu)
+        .unwrap_or_else(|| activation::relu(burn_conv2d(x, weight, bias)))
+}
+
+/// `max_pool2d(relu(conv2d(x, weight, bias)), 2)`: Keras's `Conv2D(activation="relu")`
+/// followed by `MaxPooling2D(2)`, as one op on flex that never stores the full-size
+/// activation (the same values and gradients; see the `conv` module).
+pub fn conv2d_relu_max_pool2x2(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    let [_, _, kernel_h, kernel_w] = weight.dims();
+    // The convolution's output has a 2×2 window to pool.
+    if height > kernel_h && width > kernel_w {
+        if let Some(pooled) = convolve(&x, &weight, &bias, Epilogue::ReluMaxPool2x2) {
+            return pooled;
         }
     }
+    max_pool2d(conv2d_relu(x, weight, bias), 2)
+}
+
+/// The flex kernels' convolution with `epilogue`, or `None` where they do not cover it (another
+/// backend, another dtype, shapes burn's op should check).
+fn convolve(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: &Option<Tensor<1>>,
+    epilogue: Epilogue,
+) -> Option<Tensor<4>> {
+    let bias = bias.clone().filter(|b| kernels_cover(x, weight, b))?;
+    let tracked = (
+        x.clone().try_into_primitive::<FlexAutodiff>(),
+        weight.clone().try_into_primitive::<FlexAutodiff>(),
+        bias.clone().try_into_primitive::<FlexAutodiff>(),
+    );
+    if let (Ok(x), Ok(weight), Ok(bias)) = tracked {
+        let output = conv::conv2d_autodiff(x, weight, bias, epilogue);
+        return Some(Tensor::from_primitive::<FlexAutodiff>(output));
+    }
+    let plain = (
+        x.clone().try_into_primitive::<Flex>(),
+        weight.clone().try_into_primitive::<Flex>(),
+        bias.try_into_primitive::<Flex>(),
+    );
+    if let (Ok(x), Ok(weight), Ok(bias)) = plain {
+        let output = conv::conv2d_forward(&x, &weight, &bias, epilogue);
+        return Some(Tensor::from_primitive::<Flex>(output));
+    }
+    None
+}
+
+fn burn_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
     let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
     module::conv2d(x, weight, bias, options)
 }
@@ -214,6 +260,109 @@ mod tests {
             assert_close(w_grad, ref_w_grad);
             assert_close(b_grad, ref_b_grad);
         }
+    }
+
+    #[test]
+    fn fused_relu_and_pooling_match_burn_forward_and_gradients() {
+        let device = Device::flex().autodiff();
+        device.seed(13);
+        // The lab's two layers (26×26 and 11×11 outputs: the odd one drops a row and a
+        // column; 37 images: two blocks) and a 5×5 kernel on an odd-width input. About half of
+        // the outputs are negative, so ReLU zeroes them and whole windows tie at zero.
+        for (x_shape, w_shape) in [
+            ([37, 1, 28, 28], [32, 1, 3, 3]),
+            ([4, 32, 13, 13], [16, 32, 3, 3]),
+            ([2, 3, 12, 11], [4, 3, 5, 5]),
+        ] {
+            let input = random(x_shape, &device);
+            let kernel = random(w_shape, &device);
+            let offsets = Tensor::<1>::random([w_shape[0]], Distribution::Default, &device);
+            let (out_h, out_w) = (x_shape[2] - w_shape[2] + 1, x_shape[3] - w_shape[3] + 1);
+            for pool in [false, true] {
+                let out_dims = if pool {
+                    [x_shape[0], w_shape[0], out_h / 2, out_w / 2]
+                } else {
+                    [x_shape[0], w_shape[0], out_h, out_w]
+                };
+                // A different gradient for every output element.
+                let weights = random(out_dims, &device);
+                let run = |fast: bool| {
+                    let x = input.clone().require_grad();
+                    let w = kernel.clone().require_grad();
+                    let b = offsets.clone().require_grad();
+                    let out = match (fast, pool) {
+                        (true, true) => {
+                            conv2d_relu_max_pool2x2(x.clone(), w.clone(), Some(b.clone()))
+                        }
+                        (true, false) => conv2d_relu(x.clone(), w.clone(), Some(b.clone())),
+                        (false, _) => {
+                            let y = activation::relu(burn_conv2d(
+                                x.clone(),
+                                w.clone(),
+                                Some(b.clone()),
+                            ));
+                            if pool {
+                                reference_pool(y, 2)
+                            } else {
+                                y
+                            }
+                        }
+                    };
+                    let grads = (out.clone() * weights.clone()).sum().backward();
+                    let grad = |t: &Tensor<4>| t.grad(&grads).unwrap();
+                    (out.clone(), grad(&x), grad(&w), b.grad(&grads).unwrap())
+                };
+                let (out, x_grad, w_grad, b_grad) = run(true);
+                let (ref_out, ref_x_grad, ref_w_grad, ref_b_grad) = run(false);
+                assert_eq!(out.dims(), out_dims);
+                assert_close(out, ref_out);
+                assert_close(x_grad, ref_x_grad);
+                assert_close(w_grad, ref_w_grad);
+                assert_close(b_grad, ref_b_grad);
+            }
+            // Without autodiff (evaluation).
+            let (x, w, b) = (input.inner(), kernel.inner(), offsets.inner());
+            let reference = activation::relu(burn_conv2d(x.clone(), w.clone(), Some(b.clone())));
+            assert_close(
+                conv2d_relu(x.clone(), w.clone(), Some(b.clone())),
+                reference.clone(),
+            );
+            assert_close(
+                conv2d_relu_max_pool2x2(x, w, Some(b)),
+                reference_pool(reference, 2),
+            );
+        }
+    }
+
+    #[test]
+    fn fused_pooling_propagates_nan_and_zeroes_negatives() {
+        // A 1×1 kernel of weight 1 and bias 0: the output is the input, relu'd and pooled.
+        let device = Device::flex();
+        let x =
+            Tensor::<1>::from_floats([-1.0, -2.0, 5.0, 1.0, -3.0, -4.0, 2.0, f32::NAN], &device)
+                .reshape([1, 1, 2, 4]);
+        let (w, b) = (
+            Tensor::<4>::ones([1, 1, 1, 1], &device),
+            Tensor::<1>::zeros([1], &device),
+        );
+        let out: Vec<f32> = conv2d_relu_max_pool2x2(x, w, Some(b))
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(out[0], 0.0, "a window of negatives pools to ReLU's 0");
+        assert!(out[1].is_nan(), "a NaN must not vanish: {out:?}");
+    }
+
+    #[test]
+    fn fused_pooling_of_an_output_too_small_to_pool_goes_to_burn() {
+        // A 3×3 input and 3×3 kernel: a 1×1 output has no 2×2 window; burn's op gives 0×0.
+        let device = Device::flex();
+        let out = conv2d_relu_max_pool2x2(
+            Tensor::<4>::ones([1, 1, 3, 3], &device),
+            Tensor::<4>::ones([2, 1, 3, 3], &device),
+            Some(Tensor::<1>::zeros([2], &device)),
+        );
+        assert_eq!(out.dims(), [1, 2, 0, 0]);
     }
 
     #[test]

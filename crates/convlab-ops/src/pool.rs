@@ -44,17 +44,9 @@ pub(crate) fn max_pool2x2(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
                 for j in 0..out_w {
                     let (a, b) = (upper[2 * j], upper[2 * j + 1]);
                     let (c, d) = (lower[2 * j], lower[2 * j + 1]);
-                    let (top, bottom) = (a.max(b), c.max(d));
-                    // First maximum wins ties, as in burn: right only if strictly larger.
-                    let top_right = (b > a) as i64;
-                    let bottom_right = (d > c) as i64;
-                    let down = (bottom > top) as i64;
-                    let right = top_right + down * (bottom_right - top_right);
-                    // `max` skips NaN; a NaN anywhere in the window must come out as NaN.
-                    let nan = (a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan()) as u32;
-                    let quiet_nan_bits = nan.wrapping_neg() & 0x7fc0_0000;
-                    out[j] = f32::from_bits(top.max(bottom).to_bits() | quiet_nan_bits);
-                    at[j] = (start + 2 * j) as i64 + down * width as i64 + right;
+                    let (max, down, right) = window_max(a, b, c, d);
+                    out[j] = max;
+                    at[j] = (start + 2 * j + down * width + right) as i64;
                 }
             }
         },
@@ -64,6 +56,24 @@ pub(crate) fn max_pool2x2(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
         FlexTensor::from_data(TensorData::new(output, shape.clone())),
         FlexTensor::from_data(TensorData::new(indices, shape)),
     )
+}
+
+/// The maximum of the 2×2 window `[a, b; c, d]` and its row and column in the window (0 or 1
+/// each), without branches (see [`max_pool2x2`]). The first maximum wins ties, as in burn, and
+/// a NaN anywhere in the window comes out as NaN.
+#[inline(always)]
+pub(crate) fn window_max(a: f32, b: f32, c: f32, d: f32) -> (f32, usize, usize) {
+    let (top, bottom) = (a.max(b), c.max(d));
+    // Right only if strictly larger, down likewise.
+    let top_right = (b > a) as usize;
+    let bottom_right = (d > c) as usize;
+    let down = (bottom > top) as usize;
+    let right = top_right ^ (down & (top_right ^ bottom_right));
+    // `max` skips NaN.
+    let nan = (a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan()) as u32;
+    let quiet_nan_bits = nan.wrapping_neg() & 0x7fc0_0000;
+    let max = f32::from_bits(top.max(bottom).to_bits() | quiet_nan_bits);
+    (max, down, right)
 }
 
 /// Backward: burn's own scatter of the output gradient to each window's maximum.
