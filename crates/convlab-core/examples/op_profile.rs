@@ -2,8 +2,9 @@
 //!
 //!     cargo run --release -p convlab-core --example op_profile [BATCH] [ITERATIONS]
 //!
-//! The convolutions and poolings run through `convlab-ops`, as in the model; with `burn-ops`
-//! among the arguments they are burn's own ops (the "before" column of the per-op table). With
+//! The convolutions and poolings run through `convlab-ops` as in the model (each ReLU
+//! convolution fused with the pooling after it); with `burn-ops` among the arguments they are
+//! burn's own ops, one row each (the "before" column of the per-op table). With
 //! `--features ndarray` and `ndarray` among the arguments it profiles burn's NdArray backend
 //! instead (the CPU backend before flex; deprecated in burn 0.22).
 //!
@@ -90,61 +91,73 @@ fn main() {
     let dense2 = LinearConfig::new(128, 10).init(&device);
     let as4 = |t: Tensor<2>| t.unsqueeze::<4>();
     let burn_ops = std::env::args().any(|a| a == "burn-ops" || a == "ndarray");
-    let conv = |m: &Conv2d, x: Tensor<4>| {
-        if burn_ops {
-            m.forward(x)
-        } else {
-            convlab_ops::conv2d(x, m.weight.val(), m.bias.as_ref().map(|b| b.val()))
-        }
-    };
-    let pool = |x: Tensor<4>| {
-        if burn_ops {
-            pool.forward(x)
-        } else {
-            convlab_ops::max_pool2d(x, 2)
-        }
-    };
+    let conv = |m: &Conv2d, x: Tensor<4>| m.forward(x);
+    let pool = |x: Tensor<4>| pool.forward(x);
 
-    profile(
-        "conv2d 1->32, 28x28",
-        iterations,
-        &random([batch, 1, 28, 28]),
-        &conv1,
-        conv,
-        &mut rows,
-    );
-    profile(
-        "relu 32x26x26",
-        iterations,
-        &random([batch, 32, 26, 26]),
-        &conv1,
-        |_, x| burn::tensor::activation::relu(x),
-        &mut rows,
-    );
-    profile(
-        "max_pool2d 32x26x26",
-        iterations,
-        &random([batch, 32, 26, 26]),
-        &conv1,
-        |_, x| pool(x),
-        &mut rows,
-    );
-    profile(
-        "conv2d 32->32, 13x13",
-        iterations,
-        &random([batch, 32, 13, 13]),
-        &conv2,
-        conv,
-        &mut rows,
-    );
-    profile(
-        "max_pool2d 32x11x11",
-        iterations,
-        &random([batch, 32, 11, 11]),
-        &conv2,
-        |_, x| pool(x),
-        &mut rows,
-    );
+    if burn_ops {
+        profile(
+            "conv2d 1->32, 28x28",
+            iterations,
+            &random([batch, 1, 28, 28]),
+            &conv1,
+            conv,
+            &mut rows,
+        );
+        profile(
+            "relu 32x26x26",
+            iterations,
+            &random([batch, 32, 26, 26]),
+            &conv1,
+            |_, x| burn::tensor::activation::relu(x),
+            &mut rows,
+        );
+        profile(
+            "max_pool2d 32x26x26",
+            iterations,
+            &random([batch, 32, 26, 26]),
+            &conv1,
+            |_, x| pool(x),
+            &mut rows,
+        );
+        profile(
+            "conv2d 32->32, 13x13",
+            iterations,
+            &random([batch, 32, 13, 13]),
+            &conv2,
+            conv,
+            &mut rows,
+        );
+        profile(
+            "max_pool2d 32x11x11",
+            iterations,
+            &random([batch, 32, 11, 11]),
+            &conv2,
+            |_, x| pool(x),
+            &mut rows,
+        );
+    } else {
+        // As the model runs them: each ReLU convolution and its pooling as one op.
+        let fused = |m: &Conv2d, x: Tensor<4>| {
+            let bias = m.bias.as_ref().map(|b| b.val());
+            convlab_ops::conv2d_relu_max_pool2x2(x, m.weight.val(), bias)
+        };
+        profile(
+            "conv2d+relu+max_pool2d 1->32, 28x28 (fused)",
+            iterations,
+            &random([batch, 1, 28, 28]),
+            &conv1,
+            fused,
+            &mut rows,
+        );
+        profile(
+            "conv2d+relu+max_pool2d 32->32, 13x13 (fused)",
+            iterations,
+            &random([batch, 32, 13, 13]),
+            &conv2,
+            fused,
+            &mut rows,
+        );
+    }
     let flat = Tensor::<2>::random([batch, 800], Distribution::Default, &device);
     profile(
         "dense 800->128",
@@ -176,7 +189,7 @@ fn main() {
         fwd_sum += fwd;
         bwd_sum += bwd;
     }
-    println!("| sum of the ops above (relu counted once) | {fwd_sum:.2} | {bwd_sum:.2} |");
+    println!("| sum of the ops above | {fwd_sum:.2} | {bwd_sum:.2} |");
 
     // A whole step through the real trainer, on synthetic pixels of the right shape.
     let n = batch * (iterations + 1);
