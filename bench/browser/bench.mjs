@@ -55,14 +55,43 @@ async function convlab(webgpu, batch) {
     await page.fill('#train-limit', String(SAMPLES));
     await page.selectOption('#preset', 'cnn');
     await page.setChecked('#prefer-webgpu', webgpu);
+    // Where a cold start goes: page-clock times (from navigation) of the worker's module
+    // running (the data status leaves "Starting the training worker"), the data being ready,
+    // Train, the backend's device being ready (the badge names it), and the first step.
+    await page.addInitScript(() => {
+      const marks = (window.coldMarks = {});
+      new MutationObserver(() => {
+        const status = document.querySelector('#data-status')?.textContent ?? '';
+        if (status.includes('Starting the training worker')) marks.starting = true;
+        else if (marks.starting && !marks.worker) marks.worker = performance.now();
+        if (!marks.data && status.includes('ready')) marks.data = performance.now();
+        const badge = document.querySelector('#backend')?.textContent;
+        if (marks.train && !marks.backend && badge !== marks.badge) marks.backend = performance.now();
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    });
     // Cold page to first step with the data cached: reload (settings are kept), train at once.
     const t0 = Date.now();
     await page.reload();
     await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
+    await page.evaluate(() => {
+      window.coldMarks.badge = document.querySelector('#backend').textContent;
+      window.coldMarks.train = performance.now();
+    });
     await page.click('#train');
     // The progress bar moves with the first batch event (one per batch on runs this short).
-    await page.waitForFunction(() => document.querySelector('#train-progress').value > 0, null, { timeout: 600_000, polling: 10 });
+    await page.waitForFunction(() => {
+      const moved = document.querySelector('#train-progress').value > 0;
+      if (moved) window.coldMarks.first ??= performance.now();
+      return moved;
+    }, null, { timeout: 600_000, polling: 10 });
     const firstStep = Date.now() - t0;
+    const marks = await page.evaluate(() => window.coldMarks);
+    const cold = {
+      worker: marks.worker,
+      data: marks.data - (marks.worker ?? 0),
+      backend: marks.backend - marks.train,
+      step: marks.first - marks.backend,
+    };
     await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
     const log = await page.locator('#epoch-log').textContent();
     const seconds = [...log.matchAll(/\d+\/\d+ - ([\d.]+)s - loss/g)].map((m) => Number(m[1]));
@@ -71,7 +100,7 @@ async function convlab(webgpu, batch) {
     const sps = (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0);
     const test = (await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1];
     const backend = (await page.locator('#backend').textContent()).replace('Backend: ', '');
-    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, accuracy: Number(test) };
+    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, accuracy: Number(test) };
   } finally {
     await b.close();
   }
@@ -154,7 +183,8 @@ for (const batch of BATCHES) {
     }
     const ok = results.filter((r) => !r.error);
     rows.push(ok.length
-      ? { batch, name, backend: ok[0].backend, sps: median(ok.map((r) => r.sps)), firstStep: median(ok.map((r) => r.firstStep)), accuracy: median(ok.map((r) => r.accuracy)), runs: ok.length }
+      ? { batch, name, backend: ok[0].backend, sps: median(ok.map((r) => r.sps)), firstStep: median(ok.map((r) => r.firstStep)), accuracy: median(ok.map((r) => r.accuracy)), runs: ok.length,
+          cold: ok[0].cold && Object.fromEntries(Object.keys(ok[0].cold).map((k) => [k, median(ok.map((r) => r.cold[k]))])) }
       : { batch, name, error: results[0].error });
   }
 }
@@ -172,6 +202,17 @@ for (const batch of BATCHES) {
     } else {
       console.log(`| ${batch} | ${r.name} | ${r.backend} | ${r.sps.toFixed(1)} | ${Math.round(r.firstStep)} | ${r.accuracy.toFixed(4)} | ${best ? (r.sps / best).toFixed(2) + 'x' : '–'} |`);
     }
+  }
+}
+
+const colds = rows.filter((r) => r.cold);
+if (colds.length) {
+  console.log('\nconvlab\'s cold start, where it goes (ms, medians; page clock from navigation):\n');
+  console.log('| batch | trainer | navigation -> worker module running | -> dataset ready (from cache) | Train -> backend device ready | device ready -> first step done (model, kernels) |');
+  console.log('|---|---|---|---|---|---|');
+  const ms = (v) => (Number.isFinite(v) ? Math.round(v) : '–');
+  for (const r of colds) {
+    console.log(`| ${r.batch} | ${r.name} | ${ms(r.cold.worker)} | ${ms(r.cold.data)} | ${ms(r.cold.backend)} | ${ms(r.cold.step)} |`);
   }
 }
 
