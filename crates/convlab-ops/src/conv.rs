@@ -7,7 +7,7 @@
 //! the full-size activation (11 MB for the lab's first layer at batch 128) is never stored, read
 //! back for ReLU, read again for pooling, or read twice more by their backward passes.
 
-use crate::parallel::{for_each_chunk, for_each_chunk_pair};
+use crate::parallel::{for_each_chunk, for_each_chunk_pair, map_blocks, threads};
 use crate::pool::window_max;
 use crate::FlexAutodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -24,8 +24,9 @@ use burn::tensor::{Shape, TensorData};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Images per block of patches. The lab's second layer at 32 images is 288 × 3,872 patch values
-/// (4.5 MB); whole batches of 128 at once (18 MB) ran slower per image than blocks of 32.
+/// Images per block of patches at most. The lab's second layer at 32 images is 288 × 3,872 patch
+/// values (4.5 MB); whole batches of 128 at once (18 MB) ran slower per image than blocks of 32.
+/// Smaller batches are split so that every thread gets a block.
 const IMAGES_PER_BLOCK: usize = 32;
 
 /// Patch values the forward pass keeps for the weight gradient at most (64 MiB of f32, against
@@ -132,11 +133,16 @@ impl Geometry {
         }
     }
 
+    /// Images per block: at most [`IMAGES_PER_BLOCK`], and a block for each thread.
+    fn block_len(&self) -> usize {
+        self.batch.div_ceil(threads()).clamp(1, IMAGES_PER_BLOCK)
+    }
+
     fn blocks(&self) -> impl Iterator<Item = Range<usize>> {
-        let batch = self.batch;
+        let (batch, len) = (self.batch, self.block_len());
         (0..batch)
-            .step_by(IMAGES_PER_BLOCK)
-            .map(move |start| start..(start + IMAGES_PER_BLOCK).min(batch))
+            .step_by(len)
+            .map(move |start| start..(start + len).min(batch))
     }
 
     /// The kernels as a `[filters, patch_len]` matrix.
@@ -187,23 +193,26 @@ fn conv2d_forward_keeping_patches(
     let mut output = vec![0.0f32; dims.iter().product()];
     let pooling = epilogue == Epilogue::ReluMaxPool2x2;
     let mut windows = vec![0u8; if pooling { output.len() } else { 0 }];
-    let mut kept = Vec::new();
-    for images in geometry.blocks() {
+    // One work item per block of images: its part of the output (and of the windows).
+    let block_values = geometry.block_len() * image_len;
+    let mut window_parts: Vec<&mut [u8]> = windows.chunks_mut(block_values).collect();
+    window_parts.resize_with(output.len().div_ceil(block_values), Default::default);
+    let items: Vec<_> = geometry
+        .blocks()
+        .zip(output.chunks_mut(block_values))
+        .zip(window_parts)
+        .collect();
+    let kept = map_blocks(items, |((images, block), block_windows)| {
         let patches = patch_rows(&geometry, pixels, images.clone());
-        if keep {
-            kept.push(patches.clone());
-        }
         // [filters, images × positions] → each image's [filters, positions] block, plus bias.
-        let product = Flex::float_matmul(kernels.clone(), patches).to_contiguous();
+        let product = Flex::float_matmul(kernels.clone(), patches.clone()).to_contiguous();
         let product: &[f32] = product.as_slice().expect("contiguous f32");
         let row_len = images.len() * positions;
         // One image's values of one filter: a contiguous run of the product.
         let plane = |image: usize, filter: usize| {
             &product[filter * row_len + image * positions..][..positions]
         };
-        let block = &mut output[images.start * image_len..images.end * image_len];
         if pooling {
-            let block_windows = &mut windows[images.start * image_len..images.end * image_len];
             for_each_chunk_pair(
                 (block, image_len),
                 (block_windows, image_len),
@@ -228,11 +237,12 @@ fn conv2d_forward_keeping_patches(
                 }
             });
         }
-    }
+        keep.then_some(patches)
+    });
     Forward {
         output: FlexTensor::from_data(TensorData::new(output, Shape::new(dims))),
         windows,
-        patches: kept,
+        patches: kept.into_iter().flatten().collect(),
     }
 }
 
@@ -347,39 +357,64 @@ impl Backward<Flex, 3> for ConvBackward {
         let mut x_grad = x_node
             .as_ref()
             .map(|_| vec![0.0f32; x_shape.num_elements()]);
-        let (mut weight_grad, mut bias_grad) = (None, None);
-        let (mut kept, input) = match saved {
-            SavedPatches::Kept(patches) => (patches.into_iter(), None),
+        let (kept, input) = match saved {
+            SavedPatches::Kept(patches) => (patches, None),
             SavedPatches::Input(node) => {
                 let x: FlexTensor = checkpointer.retrieve_node_output(node);
-                (Vec::new().into_iter(), Some(x.to_contiguous()))
+                (Vec::new(), Some(x.to_contiguous()))
             }
-            SavedPatches::None => (Vec::new().into_iter(), None),
+            SavedPatches::None => (Vec::new(), None),
         };
-        for images in geometry.blocks() {
+        // One work item per block of images, as in the forward pass: its part of dL/dX and
+        // its patches; each returns its parts of the kernel and bias gradients.
+        let blocks = geometry.blocks().count();
+        let image_len = x_shape.num_elements() / geometry.batch;
+        let mut x_grad_parts: Vec<Option<&mut [f32]>> = match &mut x_grad {
+            Some(sums) => sums
+                .chunks_mut(geometry.block_len() * image_len)
+                .map(Some)
+                .collect(),
+            None => Vec::new(),
+        };
+        x_grad_parts.resize_with(blocks, || None);
+        let mut kept_parts: Vec<Option<FlexTensor>> = kept.into_iter().map(Some).collect();
+        kept_parts.resize_with(blocks, || None);
+        let items: Vec<_> = geometry
+            .blocks()
+            .zip(x_grad_parts)
+            .zip(kept_parts)
+            .collect();
+        let parts = map_blocks(items, |((images, x_grad), kept)| {
             let grad_rows = output_grad_rows(&geometry, &saved_output, grad, images.clone());
-            if let (Some(kernel_columns), Some(x_grad)) = (&kernel_columns, &mut x_grad) {
+            if let (Some(kernel_columns), Some(x_grad)) = (&kernel_columns, x_grad) {
                 // dL/dX: each patch's gradient is Wᵀ · dL/dY, added back where it came from.
                 let patch_grads = Flex::float_matmul(kernel_columns.clone(), grad_rows.clone());
-                add_patch_rows(&geometry, &patch_grads, images.clone(), x_grad);
+                add_patch_rows(&geometry, &patch_grads, images.len(), x_grad);
             }
             if weight_node.is_none() && bias_node.is_none() {
-                continue;
+                return (None, None);
             }
             // The output gradient as [images × positions, filters].
             let grad_columns = grad_rows.transpose(0, 1).to_contiguous();
-            if weight_node.is_some() {
+            let weight_part = weight_node.as_ref().map(|_| {
                 // dL/dWᵀ = patches · dL/dY, summed over the blocks.
-                let patches = match &input {
-                    Some(x) => patch_rows(&geometry, x.as_slice().expect("contiguous f32"), images),
-                    None => kept.next().expect("the forward kept one per block"),
+                let patches = match (&input, kept) {
+                    (Some(x), _) => {
+                        patch_rows(&geometry, x.as_slice().expect("contiguous f32"), images)
+                    }
+                    (None, kept) => kept.expect("the forward kept one per block"),
                 };
-                let part = Flex::float_matmul(patches, grad_columns.clone());
-                weight_grad = Some(add(weight_grad, part));
-            }
-            if bias_node.is_some() {
-                bias_grad = Some(add(bias_grad, Flex::float_sum_dim(grad_columns, 0)));
-            }
+                Flex::float_matmul(patches, grad_columns.clone())
+            });
+            let bias_part = bias_node
+                .as_ref()
+                .map(|_| Flex::float_sum_dim(grad_columns, 0));
+            (weight_part, bias_part)
+        });
+        let (mut weight_grad, mut bias_grad) = (None, None);
+        for (weight_part, bias_part) in parts {
+            weight_grad = weight_part.map(|part| add(weight_grad.take(), part));
+            bias_grad = bias_part.map(|part| add(bias_grad.take(), part));
         }
         if let (Some(node), Some(sums)) = (x_node, x_grad) {
             let x_grad = FlexTensor::from_data(TensorData::new(sums, x_shape));
@@ -448,9 +483,9 @@ fn patch_rows(geometry: &Geometry, pixels: &[f32], images: Range<usize>) -> Flex
     FlexTensor::from_data(TensorData::new(rows, shape))
 }
 
-/// The inverse of [`patch_rows`] (col2im): adds each patch row of `images` back onto the pixels
-/// it was copied from, in `sums` (the whole batch's `[batch, channels, height, width]`).
-fn add_patch_rows(geometry: &Geometry, rows: &FlexTensor, images: Range<usize>, sums: &mut [f32]) {
+/// The inverse of [`patch_rows`] (col2im): adds each patch row of a block of `images` back onto
+/// the pixels it was copied from, in `block` (those images' `[images, channels, height, width]`).
+fn add_patch_rows(geometry: &Geometry, rows: &FlexTensor, images: usize, block: &mut [f32]) {
     let Geometry {
         channels,
         height,
@@ -462,9 +497,8 @@ fn add_patch_rows(geometry: &Geometry, rows: &FlexTensor, images: Range<usize>, 
     } = *geometry;
     let rows = rows.to_contiguous();
     let rows: &[f32] = rows.as_slice().expect("contiguous f32");
-    let (positions, row_len) = (geometry.positions(), images.len() * geometry.positions());
+    let (positions, row_len) = (geometry.positions(), images * geometry.positions());
     let image_len = channels * height * width;
-    let block = &mut sums[images.start * image_len..images.end * image_len];
     for_each_chunk(block, image_len, |image, sums| {
         let mut r = 0;
         for plane in sums.chunks_exact_mut(height * width) {

@@ -1,5 +1,40 @@
-//! Loops over independent chunks of an output (one image, one plane): on rayon's threads
-//! natively, in order in wasm, where a page's worker has one thread.
+//! Loops over independent chunks of an output (one image, one plane) and over blocks of
+//! images: on rayon's threads natively, in order in wasm, where a page's worker has one thread.
+//!
+//! A convolution hands whole blocks of images to the threads ([`map_blocks`]); the loops inside
+//! a block then run in order on that thread ([`for_each_chunk`] sees it is on a rayon thread),
+//! so that a step has a few hand-offs between threads per layer instead of one per loop.
+
+/// Threads the kernels spread blocks of images over.
+pub(crate) fn threads() -> usize {
+    #[cfg(not(target_family = "wasm"))]
+    return rayon::current_num_threads();
+    #[cfg(target_family = "wasm")]
+    return 1;
+}
+
+/// `f` of each item, in order: one rayon task per item natively.
+pub(crate) fn map_blocks<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().with_max_len(1).map(f).collect()
+    }
+    #[cfg(target_family = "wasm")]
+    items.into_iter().map(f).collect()
+}
+
+/// Whether loops run in order here: always in wasm; natively on rayon's own threads, i.e.
+/// inside a block that [`map_blocks`] handed out.
+fn in_order_here() -> bool {
+    #[cfg(not(target_family = "wasm"))]
+    return rayon::current_thread_index().is_some();
+    #[cfg(target_family = "wasm")]
+    return true;
+}
 
 /// Work items per rayon task at least: a plane of the lab's pooling is ~0.2 µs of work.
 #[cfg(not(target_family = "wasm"))]
@@ -11,6 +46,12 @@ pub(crate) fn for_each_chunk<T: Send>(
     len: usize,
     f: impl Fn(usize, &mut [T]) + Sync + Send,
 ) {
+    if in_order_here() {
+        out.chunks_mut(len)
+            .enumerate()
+            .for_each(|(index, chunk)| f(index, chunk));
+        return;
+    }
     #[cfg(not(target_family = "wasm"))]
     {
         use rayon::prelude::*;
@@ -19,10 +60,6 @@ pub(crate) fn for_each_chunk<T: Send>(
             .with_min_len(MIN_ITEMS_PER_TASK)
             .for_each(|(index, chunk)| f(index, chunk));
     }
-    #[cfg(target_family = "wasm")]
-    out.chunks_mut(len)
-        .enumerate()
-        .for_each(|(index, chunk)| f(index, chunk));
 }
 
 /// Runs `f(index, a_chunk, b_chunk)` on matching chunks of two outputs.
@@ -31,6 +68,13 @@ pub(crate) fn for_each_chunk_pair<A: Send, B: Send>(
     (b, b_len): (&mut [B], usize),
     f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
 ) {
+    if in_order_here() {
+        a.chunks_mut(a_len)
+            .zip(b.chunks_mut(b_len))
+            .enumerate()
+            .for_each(|(index, (a, b))| f(index, a, b));
+        return;
+    }
     #[cfg(not(target_family = "wasm"))]
     {
         use rayon::prelude::*;
@@ -40,9 +84,4 @@ pub(crate) fn for_each_chunk_pair<A: Send, B: Send>(
             .with_min_len(MIN_ITEMS_PER_TASK)
             .for_each(|(index, (a, b))| f(index, a, b));
     }
-    #[cfg(target_family = "wasm")]
-    a.chunks_mut(a_len)
-        .zip(b.chunks_mut(b_len))
-        .enumerate()
-        .for_each(|(index, (a, b))| f(index, a, b));
 }
