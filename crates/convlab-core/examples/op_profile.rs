@@ -189,7 +189,12 @@ fn main() {
         fwd_sum += fwd;
         bwd_sum += bwd;
     }
-    println!("| sum of the ops above | {fwd_sum:.2} | {bwd_sum:.2} |");
+    let sum_note = if burn_ops {
+        " (the second layer's ReLU not included)"
+    } else {
+        ""
+    };
+    println!("| sum of the ops above{sum_note} | {fwd_sum:.2} | {bwd_sum:.2} |");
 
     // A whole step through the real trainer, on synthetic pixels of the right shape.
     let n = batch * (iterations + 1);

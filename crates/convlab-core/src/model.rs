@@ -235,17 +235,20 @@ mod tests {
         // `forward` fuses each ReLU convolution with the 2×2 pooling after it;
         // `image_activations` runs every layer on its own. Both must give the same logits, for
         // trained stacks (autodiff) and plain ones, with and without a pooling to fuse.
-        let device = Device::flex().autodiff();
-        device.seed(17);
         let texts = [
             ModelSpec::preset("cnn").unwrap().to_text(),
             ModelSpec::preset("cnn-3conv").unwrap().to_text(),
             "conv:8:3:relu,conv:8:3:linear,pool:2,conv:4:3:relu,pool:3,flatten,dense:10:softmax"
                 .to_string(),
         ];
-        for text in texts {
-            let model = Sequential::new(&ModelSpec::parse_text(&text).unwrap(), &device).unwrap();
-            let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
+        let devices = [Device::flex().autodiff(), Device::flex()];
+        for (text, device) in texts
+            .iter()
+            .flat_map(|t| devices.iter().map(move |d| (t, d)))
+        {
+            device.seed(17);
+            let model = Sequential::new(&ModelSpec::parse_text(text).unwrap(), device).unwrap();
+            let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, device);
             let layered = model
                 .image_activations(images.clone())
                 .pop()

@@ -133,13 +133,24 @@ impl Geometry {
         }
     }
 
-    /// Images per block: at most [`IMAGES_PER_BLOCK`], and a block for each thread.
+    /// The forward pass's images per block: a block for each thread, at most
+    /// [`IMAGES_PER_BLOCK`], and few enough that the blocks the threads work on at once hold at
+    /// most [`MAX_KEPT_PATCH_VALUES`] patch values where possible. The backward pass reuses it
+    /// (it reads the forward's patches block by block).
     fn block_len(&self) -> usize {
-        self.batch.div_ceil(threads()).clamp(1, IMAGES_PER_BLOCK)
+        let threads = threads();
+        let per_image = (self.patch_len() * self.positions()).max(1);
+        let fits = MAX_KEPT_PATCH_VALUES / (threads * per_image);
+        self.batch
+            .div_ceil(threads)
+            .min(IMAGES_PER_BLOCK)
+            .min(fits)
+            .max(1)
     }
 
-    fn blocks(&self) -> impl Iterator<Item = Range<usize>> {
-        let (batch, len) = (self.batch, self.block_len());
+    /// The blocks of `len` images.
+    fn blocks(&self, len: usize) -> impl Iterator<Item = Range<usize>> {
+        let batch = self.batch;
         (0..batch)
             .step_by(len)
             .map(move |start| start..(start + len).min(batch))
@@ -170,6 +181,8 @@ struct Forward {
     windows: Vec<u8>,
     /// Each block's patches, when asked to keep them (the weight gradient needs them again).
     patches: Vec<FlexTensor>,
+    /// Images per block.
+    block_len: usize,
 }
 
 /// [`conv2d_forward`], also returning what the backward pass needs.
@@ -192,27 +205,35 @@ fn conv2d_forward_keeping_patches(
     let bias: &[f32] = bias.as_slice().expect("contiguous f32");
     let mut output = vec![0.0f32; dims.iter().product()];
     let pooling = epilogue == Epilogue::ReluMaxPool2x2;
+    debug_assert!(
+        !pooling || (geometry.out_h >= 2 && geometry.out_w >= 2),
+        "the caller pools only outputs with a 2×2 window"
+    );
     let mut windows = vec![0u8; if pooling { output.len() } else { 0 }];
     // One work item per block of images: its part of the output (and of the windows).
-    let block_values = geometry.block_len() * image_len;
-    let mut window_parts: Vec<&mut [u8]> = windows.chunks_mut(block_values).collect();
-    window_parts.resize_with(output.len().div_ceil(block_values), Default::default);
+    let block_len = geometry.block_len();
+    let block_values = block_len * image_len;
+    // Without pooling there are no windows: every block gets `None`.
+    let mut window_parts: Vec<Option<&mut [u8]>> =
+        windows.chunks_mut(block_values).map(Some).collect();
+    window_parts.resize_with(geometry.blocks(block_len).count(), || None);
     let items: Vec<_> = geometry
-        .blocks()
+        .blocks(block_len)
         .zip(output.chunks_mut(block_values))
         .zip(window_parts)
         .collect();
     let kept = map_blocks(items, |((images, block), block_windows)| {
         let patches = patch_rows(&geometry, pixels, images.clone());
+        let kept = keep.then(|| patches.clone());
         // [filters, images × positions] → each image's [filters, positions] block, plus bias.
-        let product = Flex::float_matmul(kernels.clone(), patches.clone()).to_contiguous();
+        let product = Flex::float_matmul(kernels.clone(), patches).to_contiguous();
         let product: &[f32] = product.as_slice().expect("contiguous f32");
         let row_len = images.len() * positions;
         // One image's values of one filter: a contiguous run of the product.
         let plane = |image: usize, filter: usize| {
             &product[filter * row_len + image * positions..][..positions]
         };
-        if pooling {
+        if let Some(block_windows) = block_windows {
             for_each_chunk_pair(
                 (block, image_len),
                 (block_windows, image_len),
@@ -237,12 +258,13 @@ fn conv2d_forward_keeping_patches(
                 }
             });
         }
-        keep.then_some(patches)
+        kept
     });
     Forward {
         output: FlexTensor::from_data(TensorData::new(output, Shape::new(dims))),
         windows,
         patches: kept.into_iter().flatten().collect(),
+        block_len,
     }
 }
 
@@ -327,10 +349,22 @@ fn output_grad_rows(
 #[derive(Debug)]
 struct ConvBackward;
 
+/// All the gradients need of the forward pass.
+#[derive(Debug, Clone)]
+struct ConvState {
+    x_shape: Shape,
+    /// The kernels' node.
+    weight: NodeId,
+    /// Where the input's patches come from.
+    patches: SavedPatches,
+    /// What the epilogue's backward pass needs.
+    output: SavedOutput,
+    /// The forward's images per block (its kept patches are per block).
+    block_len: usize,
+}
+
 impl Backward<Flex, 3> for ConvBackward {
-    /// The input's shape, the kernel's node, where the input's patches come from (all the
-    /// gradients need of the input), and what the epilogue's backward pass needs.
-    type State = (Shape, NodeId, SavedPatches, SavedOutput);
+    type State = ConvState;
 
     fn backward(
         self,
@@ -341,7 +375,13 @@ impl Backward<Flex, 3> for ConvBackward {
         let [x_node, weight_node, bias_node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
         let grad: &[f32] = grad.as_slice().expect("contiguous f32");
-        let (x_shape, weight_state, saved, saved_output) = ops.state;
+        let ConvState {
+            x_shape,
+            weight: weight_state,
+            patches: saved,
+            output: saved_output,
+            block_len,
+        } = ops.state;
         let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
 
         let geometry = Geometry::new(&x_shape, &weight.shape());
@@ -367,20 +407,17 @@ impl Backward<Flex, 3> for ConvBackward {
         };
         // One work item per block of images, as in the forward pass: its part of dL/dX and
         // its patches; each returns its parts of the kernel and bias gradients.
-        let blocks = geometry.blocks().count();
-        let image_len = x_shape.num_elements() / geometry.batch;
+        let blocks = geometry.blocks(block_len).count();
+        let image_len = geometry.channels * geometry.height * geometry.width;
         let mut x_grad_parts: Vec<Option<&mut [f32]>> = match &mut x_grad {
-            Some(sums) => sums
-                .chunks_mut(geometry.block_len() * image_len)
-                .map(Some)
-                .collect(),
+            Some(sums) => sums.chunks_mut(block_len * image_len).map(Some).collect(),
             None => Vec::new(),
         };
         x_grad_parts.resize_with(blocks, || None);
         let mut kept_parts: Vec<Option<FlexTensor>> = kept.into_iter().map(Some).collect();
         kept_parts.resize_with(blocks, || None);
         let items: Vec<_> = geometry
-            .blocks()
+            .blocks(block_len)
             .zip(x_grad_parts)
             .zip(kept_parts)
             .collect();
@@ -413,8 +450,12 @@ impl Backward<Flex, 3> for ConvBackward {
         });
         let (mut weight_grad, mut bias_grad) = (None, None);
         for (weight_part, bias_part) in parts {
-            weight_grad = weight_part.map(|part| add(weight_grad.take(), part));
-            bias_grad = bias_part.map(|part| add(bias_grad.take(), part));
+            if let Some(part) = weight_part {
+                weight_grad = Some(add(weight_grad.take(), part));
+            }
+            if let Some(part) = bias_part {
+                bias_grad = Some(add(bias_grad.take(), part));
+            }
         }
         if let (Some(node), Some(sums)) = (x_node, x_grad) {
             let x_grad = FlexTensor::from_data(TensorData::new(sums, x_shape));
@@ -556,7 +597,14 @@ pub(crate) fn conv2d_autodiff(
                 }
             };
             let weight_state = prep.checkpoint(&weight);
-            prep.finish((x_shape, weight_state, saved, saved_output), forward.output)
+            let state = ConvState {
+                x_shape,
+                weight: weight_state,
+                patches: saved,
+                output: saved_output,
+                block_len: forward.block_len,
+            };
+            prep.finish(state, forward.output)
         }
         OpsKind::UnTracked(prep) => prep.finish(conv2d_forward(
             x.primitive(),

@@ -211,8 +211,8 @@ mod tests {
     fn convolution_matches_burn_forward_and_gradients() {
         let device = Device::flex().autodiff();
         device.seed(11);
-        // The lab's two convolutions (1 and 32 input channels; 37 images: a full block of 32
-        // and a partial one), a 5×5 kernel, and an input whose patches (19 M values) are too
+        // The lab's two convolutions (1 and 32 input channels; 37 images: uneven blocks on
+        // every thread count), a 5×5 kernel, and an input whose patches (19 M values) are too
         // many to keep, so the backward copies them again.
         for (x_shape, w_shape) in [
             ([37, 1, 28, 28], [32, 1, 3, 3]),
@@ -253,13 +253,29 @@ mod tests {
                 conv2d(x.clone(), w.clone(), Some(b.clone())),
                 module::conv2d(x, w, Some(b), options),
             );
-            let (out, x_grad, w_grad, b_grad) = run(true);
             let (ref_out, ref_x_grad, ref_w_grad, ref_b_grad) = run(false);
-            assert_close(out, ref_out);
-            assert_close(x_grad, ref_x_grad);
-            assert_close(w_grad, ref_w_grad);
-            assert_close(b_grad, ref_b_grad);
+            on_thread_counts(|| {
+                let (out, x_grad, w_grad, b_grad) = run(true);
+                assert_close(out, ref_out.clone());
+                assert_close(x_grad, ref_x_grad.clone());
+                assert_close(w_grad, ref_w_grad.clone());
+                assert_close(b_grad, ref_b_grad.clone());
+            });
         }
+    }
+
+    /// Runs `f` on rayon pools of 1 thread (as in wasm: blocks of up to 32 images), 3 threads
+    /// (uneven blocks) and the default pool, so that every way of splitting a batch is checked
+    /// whatever the machine's core count.
+    fn on_thread_counts(f: impl Fn() + Sync + Send) {
+        for threads in [1, 3] {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(&f);
+        }
+        f();
     }
 
     #[test]
@@ -267,8 +283,9 @@ mod tests {
         let device = Device::flex().autodiff();
         device.seed(13);
         // The lab's two layers (26×26 and 11×11 outputs: the odd one drops a row and a
-        // column; 37 images: two blocks) and a 5×5 kernel on an odd-width input. About half of
-        // the outputs are negative, so ReLU zeroes them and whole windows tie at zero.
+        // column; 37 images: a partial block on every thread count) and a 5×5 kernel on an
+        // odd-width input. About half of the outputs are negative, so ReLU zeroes them and
+        // whole windows tie at zero.
         for (x_shape, w_shape) in [
             ([37, 1, 28, 28], [32, 1, 3, 3]),
             ([4, 32, 13, 13], [16, 32, 3, 3]),
@@ -278,7 +295,8 @@ mod tests {
             let kernel = random(w_shape, &device);
             let offsets = Tensor::<1>::random([w_shape[0]], Distribution::Default, &device);
             let (out_h, out_w) = (x_shape[2] - w_shape[2] + 1, x_shape[3] - w_shape[3] + 1);
-            for pool in [false, true] {
+            // The first layer's input (the images) has no gradient; later layers' inputs do.
+            for (pool, input_tracked) in [(false, true), (true, true), (true, false)] {
                 let out_dims = if pool {
                     [x_shape[0], w_shape[0], out_h / 2, out_w / 2]
                 } else {
@@ -287,7 +305,11 @@ mod tests {
                 // A different gradient for every output element.
                 let weights = random(out_dims, &device);
                 let run = |fast: bool| {
-                    let x = input.clone().require_grad();
+                    let x = if input_tracked {
+                        input.clone().require_grad()
+                    } else {
+                        input.clone()
+                    };
                     let w = kernel.clone().require_grad();
                     let b = offsets.clone().require_grad();
                     let out = match (fast, pool) {
@@ -309,16 +331,26 @@ mod tests {
                         }
                     };
                     let grads = (out.clone() * weights.clone()).sum().backward();
-                    let grad = |t: &Tensor<4>| t.grad(&grads).unwrap();
-                    (out.clone(), grad(&x), grad(&w), b.grad(&grads).unwrap())
+                    let x_grad = x.grad(&grads);
+                    assert_eq!(x_grad.is_some(), input_tracked);
+                    (
+                        out,
+                        x_grad,
+                        w.grad(&grads).unwrap(),
+                        b.grad(&grads).unwrap(),
+                    )
                 };
-                let (out, x_grad, w_grad, b_grad) = run(true);
                 let (ref_out, ref_x_grad, ref_w_grad, ref_b_grad) = run(false);
-                assert_eq!(out.dims(), out_dims);
-                assert_close(out, ref_out);
-                assert_close(x_grad, ref_x_grad);
-                assert_close(w_grad, ref_w_grad);
-                assert_close(b_grad, ref_b_grad);
+                on_thread_counts(|| {
+                    let (out, x_grad, w_grad, b_grad) = run(true);
+                    assert_eq!(out.dims(), out_dims);
+                    assert_close(out, ref_out.clone());
+                    if let (Some(x_grad), Some(ref_x_grad)) = (x_grad, ref_x_grad.clone()) {
+                        assert_close(x_grad, ref_x_grad);
+                    }
+                    assert_close(w_grad, ref_w_grad.clone());
+                    assert_close(b_grad, ref_b_grad.clone());
+                });
             }
             // Without autodiff (evaluation).
             let (x, w, b) = (input.inner(), kernel.inner(), offsets.inner());
@@ -331,6 +363,63 @@ mod tests {
                 conv2d_relu_max_pool2x2(x, w, Some(b)),
                 reference_pool(reference, 2),
             );
+        }
+    }
+
+    #[test]
+    fn pooling_sends_the_gradient_where_burn_does_on_ties_and_nan() {
+        // One 2×2 window per case. Ties: the first maximum wins. NaN: the last NaN wins, and
+        // its gradient passes ReLU (burn-flex keeps NaN through ReLU).
+        let device = Device::flex().autodiff();
+        let nan = f32::NAN;
+        let windows = [
+            ([2.0, 2.0, 1.0, 2.0], 0),
+            ([1.0, 3.0, 3.0, 3.0], 1),
+            ([0.5, 1.0, 4.0, 4.0], 2),
+            ([1.0, nan, 3.0, 0.0], 1),
+            ([nan, 1.0, 3.0, nan], 3),
+            ([nan, nan, 3.0, 0.0], 1),
+            ([5.0, 1.0, nan, 2.0], 2),
+        ];
+        for (values, winner) in windows {
+            let input = Tensor::<1>::from_floats(values, &device).reshape([1, 1, 2, 2]);
+            // A 1×1 kernel of weight 1 and bias 0: the convolution's output is the input.
+            let (w, b) = (
+                Tensor::<4>::ones([1, 1, 1, 1], &device),
+                Tensor::<1>::zeros([1], &device),
+            );
+            let fused = input.clone().require_grad();
+            let out = conv2d_relu_max_pool2x2(fused.clone(), w.clone(), Some(b.clone()));
+            let fused_grad: Vec<f32> = fused
+                .grad(&out.sum().backward())
+                .unwrap()
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            let alone = input.clone().require_grad();
+            let out = max_pool2d(alone.clone(), 2);
+            let alone_grad: Vec<f32> = alone
+                .grad(&out.sum().backward())
+                .unwrap()
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            let reference = input.clone().require_grad();
+            let out = reference_pool(activation::relu(reference.clone()), 2);
+            let reference_grad: Vec<f32> = reference
+                .grad(&out.sum().backward())
+                .unwrap()
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            let mut expected = vec![0.0; 4];
+            expected[winner] = 1.0;
+            assert_eq!(
+                reference_grad, expected,
+                "burn's own rule, window {values:?}"
+            );
+            assert_eq!(fused_grad, expected, "fused, window {values:?}");
+            assert_eq!(alone_grad, expected, "max_pool2d, window {values:?}");
         }
     }
 

@@ -59,21 +59,24 @@ pub(crate) fn max_pool2x2(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
 }
 
 /// The maximum of the 2×2 window `[a, b; c, d]` and its row and column in the window (0 or 1
-/// each), without branches (see [`max_pool2x2`]). The first maximum wins ties, as in burn, and
-/// a NaN anywhere in the window comes out as NaN.
+/// each), without branches (see [`max_pool2x2`]). burn-flex's rule, as if scanning a, b, c, d:
+/// a later value wins if it is strictly larger or NaN, so the first maximum wins ties and the
+/// last NaN wins over everything (its gradient goes there, as in burn and PyTorch).
 #[inline(always)]
 pub(crate) fn window_max(a: f32, b: f32, c: f32, d: f32) -> (f32, usize, usize) {
-    let (top, bottom) = (a.max(b), c.max(d));
-    // Right only if strictly larger, down likewise.
-    let top_right = (b > a) as usize;
-    let bottom_right = (d > c) as usize;
-    let down = (bottom > top) as usize;
-    let right = top_right ^ (down & (top_right ^ bottom_right));
-    // `max` skips NaN.
-    let nan = (a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan()) as u32;
-    let quiet_nan_bits = nan.wrapping_neg() & 0x7fc0_0000;
-    let max = f32::from_bits(top.max(bottom).to_bits() | quiet_nan_bits);
-    (max, down, right)
+    let top_right = (b > a) | b.is_nan();
+    let bottom_right = (d > c) | d.is_nan();
+    let (top, bottom) = (pick(top_right, a, b), pick(bottom_right, c, d));
+    let down = (bottom > top) | bottom.is_nan();
+    let right = (top_right ^ (down & (top_right ^ bottom_right))) as usize;
+    (pick(down, top, bottom), down as usize, right)
+}
+
+/// `second` if `take_second`, else `first`, as a bit mask rather than a branch.
+#[inline(always)]
+fn pick(take_second: bool, first: f32, second: f32) -> f32 {
+    let mask = (take_second as u32).wrapping_neg();
+    f32::from_bits((first.to_bits() & !mask) | (second.to_bits() & mask))
 }
 
 /// Backward: burn's own scatter of the output gradient to each window's maximum.
