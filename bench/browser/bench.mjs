@@ -93,8 +93,8 @@ async function convlab(webgpu, batch) {
       step: marks.first - marks.backend,
     };
     await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
-    const log = await page.locator('#epoch-log').textContent();
-    const seconds = [...log.matchAll(/\d+\/\d+ - ([\d.]+)s - loss/g)].map((m) => Number(m[1]));
+    // Each epoch's exact seconds (the log's own figures have one decimal).
+    const seconds = (await page.getAttribute('#epoch-log', 'data-seconds')).split(',').map(Number);
     // Steady state: the epochs after the first (which compiles kernels).
     const steady = seconds.slice(1);
     const sps = (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0);

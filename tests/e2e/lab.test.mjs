@@ -92,6 +92,12 @@ test('CPU fallback: edit the model, train with the lab callback, see feature map
     const log = await text(page, '#epoch-log');
     assert.match(log, /Epoch 1\/3\n8\/8 - [\d.]+s - loss: \d\.\d{4} - accuracy: \d\.\d{4}/);
     assert.ok(!log.includes('Epoch 2/3'), 'the callback stopped training after epoch 1');
+    // The exact seconds behind the log's one decimal, one per epoch run.
+    const seconds = (await page.getAttribute('#epoch-log', 'data-seconds')).split(',').map(Number);
+    assert.equal(seconds.length, 1);
+    assert.ok(seconds[0] > 0, `epoch seconds ${seconds}`);
+    const logged = Number(log.match(/ - ([\d.]+)s - loss/)[1]);
+    assert.ok(Math.abs(seconds[0] - logged) <= 0.0501, `exact ${seconds[0]} s, logged ${logged} s`);
     assert.ok((await page.locator('#train-progress').evaluate((p) => p.value)) > 0);
     assert.match(await text(page, '#test-result'), /on 1,000 test images/);
     assert.match(await text(page, '#worker-memory'), /^Worker memory \(wasm\): \d+\.\d MB after epoch 1$/);
