@@ -141,22 +141,14 @@ fn main() {
             let bias = m.bias.as_ref().map(|b| b.val());
             convlab_ops::conv2d_relu_max_pool2x2(x, m.weight.val(), bias)
         };
-        profile(
-            "conv2d+relu+max_pool2d 1->32, 28x28 (fused)",
-            iterations,
-            &random([batch, 1, 28, 28]),
-            &conv1,
-            fused,
-            &mut rows,
-        );
-        profile(
-            "conv2d+relu+max_pool2d 32->32, 13x13 (fused)",
-            iterations,
-            &random([batch, 32, 13, 13]),
-            &conv2,
-            fused,
-            &mut rows,
-        );
+        let layers = [
+            ("1->32, 28x28", [batch, 1, 28, 28], &conv1),
+            ("32->32, 13x13", [batch, 32, 13, 13], &conv2),
+        ];
+        for (name, shape, conv) in layers {
+            let name = format!("conv2d+relu+max_pool2d {name} (fused)");
+            profile(&name, iterations, &random(shape), conv, fused, &mut rows);
+        }
     }
     let flat = Tensor::<2>::random([batch, 800], Distribution::Default, &device);
     profile(

@@ -214,9 +214,8 @@ fn conv2d_forward_keeping_patches(
     let block_len = geometry.block_len();
     let block_values = block_len * image_len;
     // Without pooling there are no windows: every block gets `None`.
-    let mut window_parts: Vec<Option<&mut [u8]>> =
-        windows.chunks_mut(block_values).map(Some).collect();
-    window_parts.resize_with(geometry.blocks(block_len).count(), || None);
+    let blocks = geometry.blocks(block_len).count();
+    let window_parts = per_block(windows.chunks_mut(block_values), blocks);
     let items: Vec<_> = geometry
         .blocks(block_len)
         .zip(output.chunks_mut(block_values))
@@ -409,17 +408,14 @@ impl Backward<Flex, 3> for ConvBackward {
         // its patches; each returns its parts of the kernel and bias gradients.
         let blocks = geometry.blocks(block_len).count();
         let image_len = geometry.channels * geometry.height * geometry.width;
-        let mut x_grad_parts: Vec<Option<&mut [f32]>> = match &mut x_grad {
-            Some(sums) => sums.chunks_mut(block_len * image_len).map(Some).collect(),
-            None => Vec::new(),
+        let x_grad_parts = match &mut x_grad {
+            Some(sums) => per_block(sums.chunks_mut(block_len * image_len), blocks),
+            None => per_block(std::iter::empty(), blocks),
         };
-        x_grad_parts.resize_with(blocks, || None);
-        let mut kept_parts: Vec<Option<FlexTensor>> = kept.into_iter().map(Some).collect();
-        kept_parts.resize_with(blocks, || None);
         let items: Vec<_> = geometry
             .blocks(block_len)
             .zip(x_grad_parts)
-            .zip(kept_parts)
+            .zip(per_block(kept, blocks))
             .collect();
         let parts = map_blocks(items, |((images, x_grad), kept)| {
             let grad_rows = output_grad_rows(&geometry, &saved_output, grad, images.clone());
@@ -478,6 +474,14 @@ impl Backward<Flex, 3> for ConvBackward {
             grads.register::<Flex>(node.id, Flex::float_reshape(sum, Shape::new([filters])));
         }
     }
+}
+
+/// One entry per block: the parts in order, then `None` for blocks without one (no windows
+/// without pooling, no input gradient or kept patches where nothing needs them).
+fn per_block<T>(parts: impl IntoIterator<Item = T>, blocks: usize) -> Vec<Option<T>> {
+    let mut entries: Vec<Option<T>> = parts.into_iter().map(Some).collect();
+    entries.resize_with(blocks, || None);
+    entries
 }
 
 fn add(sum: Option<FlexTensor>, part: FlexTensor) -> FlexTensor {
