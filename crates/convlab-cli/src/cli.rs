@@ -3,8 +3,7 @@ use clap::{Parser, Subcommand};
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
     evaluate, keras_code, model_file, Backend, BackendKind, Dataset, EarlyStoppingConfig,
-    ModelHeader, ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, TrainingInfo,
-    PRESET_NAMES,
+    ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, PRESET_NAMES,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -380,20 +379,9 @@ fn train_and_report(
             }
         }
     };
-    let train_images = trainer.train_len();
     let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;
     if let Some(path) = save {
-        let header = ModelHeader::new(
-            spec.clone(),
-            Some(TrainingInfo {
-                config: trainer.config().clone(),
-                epochs_run: trainer.history().len(),
-                train_images,
-                test_accuracy: summary.test.map(|t| t.accuracy),
-            }),
-        );
-        let bytes = convlab_core::block_on(model_file::save(trainer.model(), &header))
-            .map_err(|e| anyhow!(e))?;
+        let bytes = convlab_core::block_on(model_file::save(trainer.model(), &summary.header))?;
         write(path, &bytes)?;
         if !json {
             println!("Saved the model to {}", path.display());

@@ -31,6 +31,18 @@ pub struct Backend {
     pub description: String,
 }
 
+/// Why burn-wgpu could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("this build of convlab has no WebGPU backend (its `webgpu` feature is off)")]
+    NotBuilt,
+    #[cfg(feature = "webgpu")]
+    #[error(transparent)]
+    Init(#[from] burn::tensor::wgpu::WgpuInitError),
+    #[error("an earlier start of the GPU runtime panicked")]
+    Poisoned,
+}
+
 impl Backend {
     /// burn's CPU backend; always available.
     pub fn cpu() -> Backend {
@@ -47,15 +59,12 @@ impl Backend {
     /// burn registers one wgpu runtime per process (or page) and refuses a second, so the
     /// first success is kept and handed out again.
     #[cfg(feature = "webgpu")]
-    pub async fn wgpu() -> Result<Backend, String> {
+    pub async fn wgpu() -> Result<Backend, BackendError> {
         static STARTED: std::sync::Mutex<Option<Backend>> = std::sync::Mutex::new(None);
-        if let Some(backend) = STARTED.lock().map_err(|e| e.to_string())?.clone() {
+        if let Some(backend) = STARTED.lock().map_err(|_| BackendError::Poisoned)?.clone() {
             return Ok(backend);
         }
-        let (device, setup) = Device::wgpu_options()
-            .init_with_setup_async()
-            .await
-            .map_err(|e| e.to_string())?;
+        let (device, setup) = Device::wgpu_options().init_with_setup_async().await?;
         let info = setup.adapter.get_info();
         // Browsers hide the adapter's name; the web layer describes it from `adapter.info`.
         let name = if info.name.is_empty() {
@@ -68,14 +77,14 @@ impl Backend {
             device,
             description: format!("{:?}: {name}", setup.backend),
         };
-        *STARTED.lock().map_err(|e| e.to_string())? = Some(backend.clone());
+        *STARTED.lock().map_err(|_| BackendError::Poisoned)? = Some(backend.clone());
         Ok(backend)
     }
 
     /// Built without the `webgpu` feature (the page's CPU-only module): always an error.
     #[cfg(not(feature = "webgpu"))]
-    pub async fn wgpu() -> Result<Backend, String> {
-        Err("this build of convlab has no WebGPU backend (its `webgpu` feature is off)".to_string())
+    pub async fn wgpu() -> Result<Backend, BackendError> {
+        Err(BackendError::NotBuilt)
     }
 
     /// The requested backend; for wgpu, falls back to the CPU when no adapter exists and says

@@ -61,8 +61,7 @@ pub async fn feature_maps(
         .iter()
         .fold(Transaction::default(), |t, o| t.register(o.output.clone()))
         .execute_async()
-        .await
-        .map_err(|e| TrainError::Backend(format!("{e:?}")))?;
+        .await?;
     outputs
         .iter()
         .zip(read)
@@ -75,9 +74,7 @@ pub async fn feature_maps(
                 channels,
                 height,
                 width,
-                values: data
-                    .try_to_vec::<f32>()
-                    .map_err(|e| TrainError::Backend(format!("{e:?}")))?,
+                values: data.try_to_vec::<f32>()?,
             })
         })
         .collect()

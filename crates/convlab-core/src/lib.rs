@@ -11,7 +11,7 @@ pub mod spec;
 pub mod summary;
 pub mod train;
 
-pub use backend::{Backend, BackendKind};
+pub use backend::{Backend, BackendError, BackendKind};
 pub use data::{DataError, Dataset, CLASS_NAMES};
 pub use features::{feature_maps, FeatureMaps};
 pub use keras::keras_code;
@@ -20,8 +20,8 @@ pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
 pub use summary::Summary;
 pub use train::{
-    evaluate, run, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor, RunSummary, StopHandle,
-    StopReason, TrainConfig, TrainError, TrainEvent, Trainer, LOSS_THRESHOLD_MESSAGE,
+    evaluate, run, run_pausing, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor, RunSummary,
+    StopHandle, StopReason, TrainConfig, TrainError, TrainEvent, Trainer, LOSS_THRESHOLD_MESSAGE,
 };
 
 /// Runs a future to completion on the current thread (native callers of the async API).

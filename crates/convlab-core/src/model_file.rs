@@ -83,16 +83,26 @@ pub enum ModelFileError {
     Weights { offset: usize, problem: String },
     #[error("the weights in the file do not fit its architecture: {problem}")]
     Mismatch { problem: String },
+    #[error("writing the model file's header failed: {problem}")]
+    WriteHeader { problem: String },
+    #[error("writing the model's weights failed: {problem}")]
+    WriteWeights { problem: String },
+    #[error("reading the model's weights back from the device failed: {problem}")]
+    ReadBack { problem: String },
 }
 
 /// Writes a model and its header as one `.convlab` file.
-pub async fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, String> {
-    let json = serde_json::to_vec(header).map_err(|e| format!("writing the header: {e}"))?;
+pub async fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, ModelFileError> {
+    let json = serde_json::to_vec(header).map_err(|e| ModelFileError::WriteHeader {
+        problem: e.to_string(),
+    })?;
     let weights = on_cpu(model)
         .await?
         .into_record()
         .into_bytes()
-        .map_err(|e| format!("writing the weights: {e}"))?;
+        .map_err(|e| ModelFileError::WriteWeights {
+            problem: e.to_string(),
+        })?;
     let mut file = Vec::with_capacity(HEADER_OFFSET + json.len() + weights.len());
     file.extend_from_slice(MAGIC);
     file.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -105,7 +115,7 @@ pub async fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, S
 /// The model with its weights copied to burn's CPU backend. burn's record reads every weight
 /// synchronously, which WebGPU in a browser cannot do; this reads them all in one
 /// asynchronous read-back instead, in the order the module visits them.
-async fn on_cpu(model: &Sequential) -> Result<Sequential, String> {
+async fn on_cpu(model: &Sequential) -> Result<Sequential, ModelFileError> {
     struct Collect(Vec<Tensor<1>>);
     impl ModuleVisitor for Collect {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -136,12 +146,16 @@ async fn on_cpu(model: &Sequential) -> Result<Sequential, String> {
     let values = Tensor::cat(collect.0, 0)
         .into_data_async()
         .await
-        .map_err(|e| format!("reading the weights: {e:?}"))?
+        .map_err(|e| ModelFileError::ReadBack {
+            problem: e.to_string(),
+        })?
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .map_err(|e| format!("reading the weights: {e:?}"))?;
+        .map_err(|e| ModelFileError::ReadBack {
+            problem: e.to_string(),
+        })?;
     let device = Device::flex();
-    let fresh = Sequential::new(model.spec(), &device).map_err(|e| e.to_string())?;
+    let fresh = Sequential::new(model.spec(), &device)?;
     let mut fill = Fill {
         values,
         at: 0,

@@ -152,6 +152,15 @@ pub enum SpecError {
     WrongOutput { output: String },
     #[error("the model has {params} parameters; at most {MAX_PARAMS} are allowed")]
     TooManyParams { params: u64 },
+    /// An item of the text form (`conv:32:3:relu,...`) that does not parse.
+    #[error("layer {index} '{item}': {problem}")]
+    Text {
+        index: usize,
+        item: String,
+        problem: String,
+    },
+    #[error("model spec is not valid JSON: {problem}")]
+    Json { problem: String },
 }
 
 /// One row of the inferred model: what Keras's `model.summary()` shows.
@@ -375,11 +384,15 @@ impl ModelSpec {
     /// Parses the text form of [`to_text`](Self::to_text). As in Keras, a kernel left out is
     /// 3, a pool left out is 2 and an activation left out is linear. Errors name the item.
     /// The stack itself is checked by [`infer`](Self::infer), not here.
-    pub fn parse_text(text: &str) -> Result<ModelSpec, String> {
+    pub fn parse_text(text: &str) -> Result<ModelSpec, SpecError> {
         let mut layers = Vec::new();
         for (index, item) in text.split(',').enumerate() {
             let item = item.trim();
-            let fail = |problem: String| format!("layer {index} '{item}': {problem}");
+            let fail = |problem: String| SpecError::Text {
+                index,
+                item: item.to_string(),
+                problem,
+            };
             let parts: Vec<&str> = item.split(':').map(str::trim).collect();
             let count = |at: usize, what: &str, default: Option<usize>| match parts.get(at) {
                 Some(text) => text
@@ -439,15 +452,16 @@ impl ModelSpec {
             if layers.len() > MAX_LAYERS {
                 return Err(SpecError::TooManyLayers {
                     count: text.split(',').count(),
-                }
-                .to_string());
+                });
             }
         }
         Ok(ModelSpec { layers })
     }
 
     /// Parses a model from JSON, as the page and the CLI accept it.
-    pub fn from_json(json: &str) -> Result<ModelSpec, String> {
-        serde_json::from_str(json).map_err(|e| format!("model spec is not valid JSON: {e}"))
+    pub fn from_json(json: &str) -> Result<ModelSpec, SpecError> {
+        serde_json::from_str(json).map_err(|e| SpecError::Json {
+            problem: e.to_string(),
+        })
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::data::{Dataset, IMAGE_SIDE};
 use crate::model::Sequential;
+use crate::model_file::{ModelHeader, TrainingInfo};
 use crate::spec::{ModelSpec, SpecError, NUM_CLASSES};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -138,8 +139,12 @@ pub enum TrainError {
         setting: &'static str,
         problem: String,
     },
-    #[error("the backend failed: {0}")]
-    Backend(String),
+    #[error("the backend failed to run the model: {0}")]
+    Execution(#[from] burn::tensor::ExecutionError),
+    #[error("the backend returned data that cannot be read: {0}")]
+    Data(#[from] burn::tensor::DataError),
+    #[error("the backend returned no value for {what}")]
+    EmptyReadBack { what: &'static str },
 }
 
 impl TrainConfig {
@@ -216,7 +221,8 @@ fn split_len(len: usize, fraction: f32) -> usize {
     ((len as f64) * fraction as f64).floor() as usize
 }
 
-/// Why training ended before its last epoch.
+/// Why training ended before its last epoch. Its [`code`](StopReason::code) is the one name
+/// both the CLI's `--json` events and the page's host events use (README, "Stop reasons").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StopReason {
@@ -232,12 +238,29 @@ pub enum StopReason {
         restored_best_weights: bool,
     },
     /// The loss became NaN or infinite.
+    #[serde(rename = "not_finite")]
     NonFinite { batch: usize, value: f32 },
-    /// The user pressed Stop.
+    /// The user pressed Stop (or a host page sent its stop command).
+    #[serde(rename = "stopped")]
     Requested,
 }
 
 impl StopReason {
+    /// Every [`code`](StopReason::code), in declaration order.
+    pub const CODES: [&'static str; 4] =
+        ["loss_threshold", "early_stopping", "not_finite", "stopped"];
+
+    /// The reason's name in machine-readable output: the `kind` of the CLI's `--json` events
+    /// and the `reason` of the page's `early_stop` event.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StopReason::LossThreshold { .. } => Self::CODES[0],
+            StopReason::EarlyStopping { .. } => Self::CODES[1],
+            StopReason::NonFinite { .. } => Self::CODES[2],
+            StopReason::Requested => Self::CODES[3],
+        }
+    }
+
     /// What the CLI prints and the page shows.
     pub fn message(&self) -> String {
         match self {
@@ -403,14 +426,14 @@ impl DeviceSums {
             .register(self.loss.clone())
             .register(self.correct.clone())
             .execute_async()
-            .await
-            .map_err(|e| TrainError::Backend(format!("{e:?}")))?;
+            .await?;
         let scalar = |d: &TensorData| -> Result<f32, TrainError> {
-            d.try_to_vec::<f32>()
-                .map_err(|e| TrainError::Backend(format!("{e:?}")))?
+            d.try_to_vec::<f32>()?
                 .first()
                 .copied()
-                .ok_or_else(|| TrainError::Backend("empty read-back".to_string()))
+                .ok_or(TrainError::EmptyReadBack {
+                    what: "the loss and accuracy sums",
+                })
         };
         Ok((scalar(&data[0])?, scalar(&data[1])?))
     }
@@ -445,14 +468,10 @@ pub async fn evaluate(
         predictions.push(predicted);
     }
     let (loss_sum, correct) = sums.read().await?;
-    let predicted = Tensor::cat(predictions, 0)
-        .into_data_async()
-        .await
-        .map_err(|e| TrainError::Backend(format!("{e:?}")))?;
+    let predicted = Tensor::cat(predictions, 0).into_data_async().await?;
     let predictions = predicted
         .convert::<i64>()
-        .try_to_vec::<i64>()
-        .map_err(|e| TrainError::Backend(format!("{e:?}")))?
+        .try_to_vec::<i64>()?
         .into_iter()
         .map(|p| p as u8)
         .collect();
@@ -766,12 +785,14 @@ impl Trainer {
     }
 }
 
-/// Everything a finished run produced.
+/// Everything a finished run produced, and the header its model file carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub history: Vec<EpochMetrics>,
     pub stop_reason: Option<StopReason>,
     pub test: Option<Evaluation>,
+    /// The model's description as a `.convlab` file writes it (test accuracy included).
+    pub header: ModelHeader,
 }
 
 /// Drives `trainer` to the end, then evaluates on `test` (Keras's `fit` then `evaluate`).
@@ -780,7 +801,21 @@ pub async fn run(
     test: Option<&Dataset>,
     emit: &mut dyn FnMut(TrainEvent),
 ) -> Result<RunSummary, TrainError> {
-    while trainer.step(emit).await? {}
+    run_pausing(trainer, test, emit, || std::future::ready(())).await
+}
+
+/// [`run`], awaiting `pause()` after every batch: a browser worker yields to its event loop
+/// there, so that a Stop request is seen before the next batch. The one sequence of "train to
+/// the end, evaluate on the test set, describe the model" that the CLI and the worker share.
+pub async fn run_pausing<F: std::future::Future<Output = ()>>(
+    trainer: &mut Trainer,
+    test: Option<&Dataset>,
+    emit: &mut dyn FnMut(TrainEvent),
+    mut pause: impl FnMut() -> F,
+) -> Result<RunSummary, TrainError> {
+    while trainer.step(emit).await? {
+        pause().await;
+    }
     let test = match test {
         Some(data) => {
             let evaluation = evaluate(trainer.model(), data, trainer.device()).await?;
@@ -789,9 +824,19 @@ pub async fn run(
         }
         None => None,
     };
+    let header = ModelHeader::new(
+        trainer.model().spec().clone(),
+        Some(TrainingInfo {
+            config: trainer.config().clone(),
+            epochs_run: trainer.history().len(),
+            train_images: trainer.train_len(),
+            test_accuracy: test.as_ref().map(|t| t.accuracy),
+        }),
+    );
     Ok(RunSummary {
         history: trainer.history().to_vec(),
         stop_reason: trainer.stop_reason().cloned(),
         test,
+        header,
     })
 }

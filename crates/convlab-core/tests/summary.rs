@@ -150,7 +150,9 @@ fn spec_round_trips_through_json() {
     let json = serde_json::to_string(&spec).unwrap();
     assert!(json.contains(r#""type":"Conv2D""#), "{json}");
     assert_eq!(ModelSpec::from_json(&json).unwrap(), spec);
-    let err = ModelSpec::from_json(r#"{"layers":[{"type":"Conv3D"}]}"#).unwrap_err();
+    let err = ModelSpec::from_json(r#"{"layers":[{"type":"Conv3D"}]}"#)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Conv3D"), "{err}");
 }
 
@@ -174,7 +176,7 @@ fn spec_round_trips_through_the_url_text_form() {
 
 #[test]
 fn bad_url_text_names_the_layer_and_the_part() {
-    let err = |text: &str| ModelSpec::parse_text(text).unwrap_err();
+    let err = |text: &str| ModelSpec::parse_text(text).unwrap_err().to_string();
     assert_eq!(
         err("conv:32,pool:x"),
         "layer 1 'pool:x': pool 'x' is not a whole number"

@@ -364,3 +364,40 @@ fn feature_maps_of_the_lab_shoes() {
         "invalid setting images: image 5000 is out of range: there are 1000 images"
     );
 }
+
+/// One vocabulary: the CLI's `--json` events and the page's host events name a stop reason
+/// the same way (the README's "Stop reasons" table).
+#[test]
+fn stop_reasons_have_one_name_everywhere() {
+    let reasons = [
+        StopReason::LossThreshold {
+            loss: 0.3,
+            threshold: 0.4,
+        },
+        StopReason::EarlyStopping {
+            monitor: Monitor::ValLoss,
+            best_epoch: 2,
+            best_value: 0.3,
+            patience: 1,
+            restored_best_weights: false,
+        },
+        StopReason::NonFinite {
+            batch: 3,
+            value: f32::NAN,
+        },
+        StopReason::Requested,
+    ];
+    let names: Vec<&str> = reasons.iter().map(StopReason::code).collect();
+    assert_eq!(names, StopReason::CODES);
+    for reason in &reasons {
+        let json = serde_json::to_value(reason).unwrap();
+        assert_eq!(json["kind"], reason.code(), "{json}");
+    }
+    let readme = include_str!("../../../README.md");
+    for name in StopReason::CODES {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README documents {name}"
+        );
+    }
+}

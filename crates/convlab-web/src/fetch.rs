@@ -1,8 +1,9 @@
 //! Downloads with progress, kept in the browser's Cache Storage so that a reload does not
 //! fetch the 30 MB dataset again. Works in a window and in a worker.
 
+use crate::error::WebError;
 use js_sys::{Promise, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Cache, CacheStorage, ReadableStreamDefaultReader, Response, Window, WorkerGlobalScope,
@@ -14,13 +15,6 @@ pub const DATA_CACHE: &str = "convlab-data-v1";
 /// Progress reports are sent at most this often (bytes), so a fast local server does not
 /// flood the page with messages.
 const PROGRESS_STEP: u64 = 512 * 1024;
-
-fn describe(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
-}
 
 fn global_fetch(url: &str) -> Promise {
     let global = js_sys::global();
@@ -58,7 +52,7 @@ pub struct Fetched {
 pub async fn fetch_cached(
     url: &str,
     on_progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<Fetched, String> {
+) -> Result<Fetched, WebError> {
     let cache = open_cache().await;
     if let Some(cache) = &cache {
         let hit = JsFuture::from(cache.match_with_str(url))
@@ -73,17 +67,21 @@ pub async fn fetch_cached(
             });
         }
     }
+    let fetch_error = |source: WebError| WebError::Fetch {
+        url: url.to_string(),
+        source: Box::new(source),
+    };
     let response = JsFuture::from(global_fetch(url))
         .await
-        .map_err(|e| format!("could not fetch {url}: {}", describe(e)))?
+        .map_err(|e| fetch_error(e.into()))?
         .dyn_into::<Response>()
-        .map_err(|_| format!("could not fetch {url}: not a response"))?;
+        .map_err(|_| fetch_error(WebError::Js("not a response".into())))?;
     if !response.ok() {
-        return Err(format!(
-            "could not fetch {url}: HTTP {} {}",
-            response.status(),
-            response.status_text()
-        ));
+        return Err(WebError::Http {
+            url: url.to_string(),
+            status: response.status(),
+            status_text: response.status_text(),
+        });
     }
     let bytes = read_all(&response, on_progress).await?;
     Ok(Fetched {
@@ -115,8 +113,12 @@ pub async fn forget(url: &str) {
 async fn read_all(
     response: &Response,
     on_progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, WebError> {
     let url = response.url();
+    let body_error = |problem| WebError::Body {
+        url: url.clone(),
+        problem,
+    };
     let total = response
         .headers()
         .get("content-length")
@@ -130,13 +132,16 @@ async fn read_all(
     let reader = body
         .get_reader()
         .dyn_into::<ReadableStreamDefaultReader>()
-        .map_err(|_| format!("{url}: the body cannot be read"))?;
+        .map_err(|_| body_error("the body cannot be read"))?;
     let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
     let mut reported = 0u64;
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
-            .map_err(|e| format!("{url}: the download broke off: {}", describe(e)))?;
+            .map_err(|e| WebError::BrokenOff {
+                url: url.clone(),
+                source: Box::new(e.into()),
+            })?;
         let done = Reflect::get(&chunk, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())
@@ -144,10 +149,9 @@ async fn read_all(
         if done {
             break;
         }
-        let value = Reflect::get(&chunk, &"value".into()).map_err(describe)?;
-        let array = value
+        let array = Reflect::get(&chunk, &"value".into())?
             .dyn_into::<Uint8Array>()
-            .map_err(|_| format!("{url}: the body is not bytes"))?;
+            .map_err(|_| body_error("the body is not bytes"))?;
         let start = bytes.len();
         bytes.resize(start + array.length() as usize, 0);
         array.copy_to(&mut bytes[start..]);

@@ -5,12 +5,14 @@
 //! messages of [`protocol`]. Built twice: without the `webgpu` feature (the page's module, and
 //! the worker's where there is no WebGPU) and with it (crate `convlab-web-gpu`).
 
+pub mod error;
 pub mod fetch;
 pub mod gpu;
 pub mod protocol;
 pub mod ui;
 pub mod worker;
 
+pub use error::WebError;
 pub use gpu::{choose_backend, webgpu_adapter, webgpu_adapter_available};
 
 use wasm_bindgen::prelude::*;

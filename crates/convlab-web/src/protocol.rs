@@ -2,6 +2,7 @@
 //! this crate, so a message is built and matched as a Rust value and crosses `postMessage`
 //! through serde-wasm-bindgen (structured clone), never as hand-written JSON.
 
+use crate::error::WebError;
 use convlab_core::{BackendKind, FeatureMaps, ModelHeader, ModelSpec, TrainConfig, TrainEvent};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -144,11 +145,62 @@ pub enum FromWorker {
         header: ModelHeader,
         test: TestResult,
     },
-    /// A request failed; `request` names it ("train", "feature_maps", ...).
+    /// A request failed; `request` says which kind, `message` why (in the student's words).
     Failed {
-        request: String,
+        request: RequestKind,
         message: String,
     },
+}
+
+/// Which request a reply answers: the page routes a failure by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// The worker's start (its `Ready`).
+    Start,
+    LoadData,
+    Train,
+    Stop,
+    FeatureMaps,
+    ExportModel,
+    LoadModel,
+    /// A message that was not a request at all.
+    Unknown,
+}
+
+impl RequestKind {
+    /// The request's name on the wire (`"train"`, `"feature_maps"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestKind::Start => "start",
+            RequestKind::LoadData => "load_data",
+            RequestKind::Train => "train",
+            RequestKind::Stop => "stop",
+            RequestKind::FeatureMaps => "feature_maps",
+            RequestKind::ExportModel => "export_model",
+            RequestKind::LoadModel => "load_model",
+            RequestKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `kind == "train"`: the wire name, for logs and tests.
+impl PartialEq<str> for RequestKind {
+    fn eq(&self, other: &str) -> bool {
+        self.name() == other
+    }
+}
+
+impl PartialEq<&str> for RequestKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
 }
 
 /// Feature maps on the wire: the activations as the little-endian bytes of their f32s, which
@@ -223,115 +275,76 @@ pub const SAMPLE_COUNT: usize = 100;
 
 /// JSON-like values (objects, `null` for `None`), except that bytes become one Uint8Array:
 /// `json_compatible()` would make them arrays of numbers, which are slow to read back.
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, String> {
+fn to_js<T: Serialize>(value: &T, what: &'static str) -> Result<JsValue, WebError> {
     let serializer = serde_wasm_bindgen::Serializer::new()
         .serialize_missing_as_null(true)
         .serialize_maps_as_objects(true);
-    value.serialize(&serializer).map_err(|e| e.to_string())
+    value.serialize(&serializer).map_err(|e| WebError::Message {
+        expected: what,
+        problem: e.to_string(),
+    })
 }
 
-fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+fn from_js<T: for<'de> Deserialize<'de>>(
+    value: JsValue,
+    what: &'static str,
+) -> Result<T, WebError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| WebError::Message {
+        expected: what,
+        problem: e.to_string(),
+    })
 }
 
 impl ToWorker {
-    pub fn to_js(&self) -> Result<JsValue, String> {
-        to_js(self)
+    pub fn to_js(&self) -> Result<JsValue, WebError> {
+        to_js(self, "request")
     }
 
-    pub fn from_js(value: JsValue) -> Result<Self, String> {
-        from_js(value).map_err(|e| format!("not a convlab request: {e}"))
+    pub fn from_js(value: JsValue) -> Result<Self, WebError> {
+        from_js(value, "request")
+    }
+
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            ToWorker::LoadData { .. } => RequestKind::LoadData,
+            ToWorker::Train { .. } => RequestKind::Train,
+            ToWorker::Stop => RequestKind::Stop,
+            ToWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
+            ToWorker::ExportModel { .. } => RequestKind::ExportModel,
+            ToWorker::LoadModel { .. } => RequestKind::LoadModel,
+        }
     }
 }
 
 impl FromWorker {
-    pub fn to_js(&self) -> Result<JsValue, String> {
-        to_js(self)
+    pub fn to_js(&self) -> Result<JsValue, WebError> {
+        to_js(self, "worker message")
     }
 
     /// The request this reply answers, for a [`FromWorker::Failed`] sent in its place when
     /// the reply itself cannot be sent.
-    pub fn request(&self) -> &'static str {
+    pub fn request(&self) -> RequestKind {
         match self {
-            FromWorker::Ready => "start",
+            FromWorker::Ready => RequestKind::Start,
             FromWorker::DataProgress(_)
             | FromWorker::DataReady { .. }
-            | FromWorker::DataFailed { .. } => "load_data",
+            | FromWorker::DataFailed { .. } => RequestKind::LoadData,
             FromWorker::Backend { .. }
             | FromWorker::Training(_)
             | FromWorker::WorkerMemory { .. }
-            | FromWorker::Tested(_) => "train",
-            FromWorker::FeatureMaps { .. } => "feature_maps",
-            FromWorker::ModelExported { .. } => "export_model",
-            FromWorker::ModelLoaded { .. } => "load_model",
-            FromWorker::Failed { .. } => "unknown",
+            | FromWorker::Tested(_) => RequestKind::Train,
+            FromWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
+            FromWorker::ModelExported { .. } => RequestKind::ExportModel,
+            FromWorker::ModelLoaded { .. } => RequestKind::LoadModel,
+            FromWorker::Failed { request, .. } => *request,
         }
     }
 
-    pub fn from_js(value: JsValue) -> Result<Self, String> {
-        from_js(value).map_err(|e| format!("not a convlab worker message: {e}"))
+    pub fn from_js(value: JsValue) -> Result<Self, WebError> {
+        from_js(value, "worker message")
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_class_accuracy_reads_the_diagonal() {
-        let mut confusion = vec![vec![0; 10]; 10];
-        confusion[0][0] = 3;
-        confusion[0][6] = 1;
-        confusion[1][1] = 2;
-        let result = TestResult {
-            loss: 0.5,
-            accuracy: 0.8,
-            confusion,
-        };
-        let per_class = result.per_class_accuracy();
-        assert_eq!(per_class[0], Some(0.75));
-        assert_eq!(per_class[1], Some(1.0));
-        assert_eq!(per_class[2], None);
-    }
-
-    #[test]
-    fn feature_maps_survive_the_byte_encoding() {
-        let reply = FromWorker::FeatureMaps {
-            maps: vec![FeatureMaps {
-                layer: 0,
-                name: "conv2d".into(),
-                images: 1,
-                channels: 2,
-                height: 1,
-                width: 2,
-                values: vec![0.5, -1.25, 3.0e-7, 42.0],
-            }],
-            images: vec![0],
-            labels: vec![9],
-            trained: false,
-        };
-        let json = serde_json::to_string(&reply).unwrap();
-        assert_eq!(serde_json::from_str::<FromWorker>(&json).unwrap(), reply);
-        let broken = json.replacen("\"channels\":2", "\"channels\":3", 1);
-        let err = serde_json::from_str::<FromWorker>(&broken).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("feature maps of conv2d carry 16 bytes"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn requests_are_tagged_json() {
-        let json = serde_json::to_string(&ToWorker::Stop).unwrap();
-        assert_eq!(json, r#"{"request":"stop"}"#);
-        let back: ToWorker =
-            serde_json::from_str(r#"{"request":"load_data","base_url":"data/"}"#).unwrap();
-        assert_eq!(
-            back,
-            ToWorker::LoadData {
-                base_url: "data/".into()
-            }
-        );
-    }
-}
+#[path = "protocol_tests.rs"]
+mod tests;

@@ -2,8 +2,34 @@
 //! blocks, change filters, units, activations) and renders it as form rows. The edits are
 //! plain functions on the spec, so they are tested natively.
 
-use super::dom::escape;
 use convlab_core::{Activation, LayerSpec, ModelSpec, SpecError};
+use maud::{html, Markup};
+
+/// Why an editor field was refused; names the layer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FieldError {
+    #[error("there is no layer {index}")]
+    NoLayer { index: usize },
+    #[error("layer {index} ({kind}): {field} must be a whole number of at least 1, got '{value}'")]
+    NotWhole {
+        index: usize,
+        kind: &'static str,
+        field: String,
+        value: String,
+    },
+    #[error("layer {index} ({kind}) has no setting '{field}'")]
+    NoSetting {
+        index: usize,
+        kind: &'static str,
+        field: String,
+    },
+    #[error("layer {index} ({kind}): unknown activation '{value}'")]
+    Activation {
+        index: usize,
+        kind: &'static str,
+        value: String,
+    },
+}
 
 /// What the "+" buttons add (`data-add` in index.html).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,19 +112,22 @@ pub fn set_field(
     index: usize,
     field: &str,
     value: &str,
-) -> Result<(), String> {
+) -> Result<(), FieldError> {
     let Some(layer) = spec.layers.get_mut(index) else {
-        return Err(format!("there is no layer {index}"));
+        return Err(FieldError::NoLayer { index });
     };
     let kind = layer.kind();
-    let whole = |value: &str| -> Result<usize, String> {
+    let whole = |value: &str| -> Result<usize, FieldError> {
         value
             .trim()
             .parse::<usize>()
             .ok()
             .filter(|&n| n > 0)
-            .ok_or_else(|| {
-                format!("layer {index} ({kind}): {field} must be a whole number of at least 1, got '{value}'")
+            .ok_or_else(|| FieldError::NotWhole {
+                index,
+                kind,
+                field: field.to_string(),
+                value: value.to_string(),
             })
     };
     match (layer, field) {
@@ -109,18 +138,30 @@ pub fn set_field(
         (
             LayerSpec::Conv2D { activation, .. } | LayerSpec::Dense { activation, .. },
             "activation",
-        ) => *activation = parse_activation(value)?,
-        _ => return Err(format!("layer {index} ({kind}) has no setting '{field}'")),
+        ) => {
+            *activation = parse_activation(value).ok_or_else(|| FieldError::Activation {
+                index,
+                kind,
+                value: value.to_string(),
+            })?
+        }
+        _ => {
+            return Err(FieldError::NoSetting {
+                index,
+                kind,
+                field: field.to_string(),
+            })
+        }
     }
     Ok(())
 }
 
-fn parse_activation(value: &str) -> Result<Activation, String> {
+fn parse_activation(value: &str) -> Option<Activation> {
     match value {
-        "relu" => Ok(Activation::Relu),
-        "softmax" => Ok(Activation::Softmax),
-        "linear" | "none" => Ok(Activation::None),
-        other => Err(format!("unknown activation '{other}'")),
+        "relu" => Some(Activation::Relu),
+        "softmax" => Some(Activation::Softmax),
+        "linear" | "none" => Some(Activation::None),
+        _ => None,
     }
 }
 
@@ -151,67 +192,57 @@ pub fn short_name(spec: &ModelSpec) -> String {
         .join("-")
 }
 
-fn number_input(index: usize, field: &str, value: usize) -> String {
-    format!(
-        r#"<label>{field} <input type="number" min="1" value="{value}" data-index="{index}" data-field="{field}"></label>"#
-    )
+fn number_input(index: usize, field: &str, value: usize) -> Markup {
+    html! {
+        label { (field) " " input type="number" min="1" value=(value) data-index=(index) data-field=(field); }
+    }
 }
 
-fn activation_select(index: usize, current: Activation, choices: &[Activation]) -> String {
-    let options: String = choices
-        .iter()
-        .map(|a| {
-            let selected = if *a == current { " selected" } else { "" };
-            format!(
-                r#"<option value="{0}"{selected}>{0}</option>"#,
-                a.keras_name()
-            )
-        })
-        .collect();
-    format!(
-        r#"<label>activation <select data-index="{index}" data-field="activation">{options}</select></label>"#
-    )
+fn activation_select(index: usize, current: Activation, choices: &[Activation]) -> Markup {
+    html! {
+        label { "activation "
+            select data-index=(index) data-field="activation" {
+                @for a in choices {
+                    option value=(a.keras_name()) selected[*a == current] { (a.keras_name()) }
+                }
+            }
+        }
+    }
 }
 
 /// The editor's rows: one per layer, with its settings and move/remove buttons.
-pub fn rows_html(spec: &ModelSpec, bad_layer: Option<usize>) -> String {
+pub fn rows(spec: &ModelSpec, bad_layer: Option<usize>) -> Markup {
     let last = spec.layers.len().saturating_sub(1);
-    spec.layers
-        .iter()
-        .enumerate()
-        .map(|(i, layer)| {
-            let fields = match *layer {
-                LayerSpec::Conv2D {
-                    filters,
-                    kernel,
-                    activation,
-                } => format!(
-                    "{}{}{}",
-                    number_input(i, "filters", filters),
-                    number_input(i, "kernel", kernel),
-                    activation_select(i, activation, &[Activation::Relu, Activation::None])
-                ),
-                LayerSpec::MaxPool2D { pool } => number_input(i, "pool", pool),
-                LayerSpec::Flatten => String::new(),
-                LayerSpec::Dense { units, activation } => format!(
-                    "{}{}",
-                    number_input(i, "units", units),
-                    activation_select(
-                        i,
-                        activation,
-                        &[Activation::Relu, Activation::Softmax, Activation::None]
-                    )
-                ),
-            };
-            let class = if bad_layer == Some(i) { " class=\"bad\"" } else { "" };
-            let up = if i == 0 { " disabled" } else { "" };
-            let down = if i == last { " disabled" } else { "" };
-            format!(
-                r#"<tr data-row="{i}"{class}><td>{i}</td><th>{kind}</th><td>{fields}</td><td class="row-buttons"><button type="button" data-action="up" data-index="{i}" title="move up"{up}>↑</button><button type="button" data-action="down" data-index="{i}" title="move down"{down}>↓</button><button type="button" data-action="remove" data-index="{i}" title="remove">✕</button></td></tr>"#,
-                kind = escape(layer.kind()),
-            )
-        })
-        .collect()
+    html! {
+        tbody {
+            @for (i, layer) in spec.layers.iter().enumerate() {
+                tr data-row=(i) class=[(bad_layer == Some(i)).then_some("bad")] {
+                    td { (i) }
+                    th { (layer.kind()) }
+                    td {
+                        @match *layer {
+                            LayerSpec::Conv2D { filters, kernel, activation } => {
+                                (number_input(i, "filters", filters))
+                                (number_input(i, "kernel", kernel))
+                                (activation_select(i, activation, &[Activation::Relu, Activation::None]))
+                            }
+                            LayerSpec::MaxPool2D { pool } => (number_input(i, "pool", pool)),
+                            LayerSpec::Flatten => {}
+                            LayerSpec::Dense { units, activation } => {
+                                (number_input(i, "units", units))
+                                (activation_select(i, activation, &[Activation::Relu, Activation::Softmax, Activation::None]))
+                            }
+                        }
+                    }
+                    td class="row-buttons" {
+                        button type="button" data-action="up" data-index=(i) title="move up" disabled[i == 0] { "↑" }
+                        button type="button" data-action="down" data-index=(i) title="move down" disabled[i == last] { "↓" }
+                        button type="button" data-action="remove" data-index=(i) title="remove" { "✕" }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -261,9 +292,13 @@ mod tests {
                 activation: Activation::None
             }
         );
-        let err = set_field(&mut spec, 2, "filters", "0").unwrap_err();
+        let err = set_field(&mut spec, 2, "filters", "0")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("layer 2 (Conv2D): filters"), "{err}");
-        let err = set_field(&mut spec, 1, "filters", "3").unwrap_err();
+        let err = set_field(&mut spec, 1, "filters", "3")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("has no setting 'filters'"), "{err}");
     }
 
@@ -274,7 +309,11 @@ mod tests {
         move_layer(&mut spec, 0, true); // no-op at the top
         let error = spec.infer().unwrap_err();
         assert_eq!(error_layer(&error), Some(4), "{error}");
-        let rows = rows_html(&spec, error_layer(&error));
-        assert!(rows.contains(r#"<tr data-row="4" class="bad">"#));
+        let rows = rows(&spec, error_layer(&error)).into_string();
+        assert!(rows.contains(r#"<tr data-row="4" class="bad">"#), "{rows}");
+        assert!(
+            rows.contains(r#"<option value="relu" selected>relu</option>"#),
+            "{rows}"
+        );
     }
 }

@@ -1,10 +1,9 @@
-//! The lab inside a course page's `<iframe>`: events posted to the parent window, and the
-//! commands it accepts from the origins the author allowed (`allow=`). The message schema is
-//! documented in the README ("Embedding").
+//! The lab inside a course page's `<iframe>`: the events it posts to the parent window and
+//! the commands it accepts from the origins the author allowed (`allow=`), as plain data. The
+//! message schema is documented in the README ("Embedding"); the embedding panel carries them.
 
 use convlab_core::EpochMetrics;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::prelude::*;
 
 /// What the lab tells its host page, as `{"source": "convlab", "type": ..., ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,8 +32,8 @@ pub enum HostEvent {
     /// (button or command) or a loss that stopped being a number.
     EarlyStop {
         epoch: usize,
-        /// `loss_threshold`, `early_stopping`, `stopped` (by the user or a command) or
-        /// `not_finite`.
+        /// [`StopReason::code`](convlab_core::StopReason::code): `loss_threshold`,
+        /// `early_stopping`, `not_finite` or `stopped` (by the user or a command).
         reason: String,
         message: String,
     },
@@ -63,6 +62,17 @@ struct Envelope<'a> {
     event: &'a HostEvent,
 }
 
+impl HostEvent {
+    /// The event as the JSON a host page receives: `{"source": "convlab", "id": ..., "type": ...}`.
+    pub fn to_json(&self, id: Option<&str>) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&Envelope {
+            source: "convlab",
+            id,
+            event: self,
+        })
+    }
+}
+
 /// What a host page may ask: `{"command": "start"}` and so on.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -83,77 +93,6 @@ impl HostCommand {
     }
 }
 
-/// The parent window when this page is inside a frame.
-fn parent() -> Option<web_sys::Window> {
-    let window = web_sys::window()?;
-    let parent = window.parent().ok().flatten()?;
-    (!js_sys::Object::is(&parent, &window)).then_some(parent)
-}
-
-/// Posts `event` to the parent window: to each allowed origin, or to any when the author
-/// allowed none (the events carry only what the page shows).
-pub fn post(event: &HostEvent, allow: &[String], id: Option<&str>) {
-    let Some(parent) = parent() else { return };
-    let envelope = Envelope {
-        source: "convlab",
-        id,
-        event,
-    };
-    let Ok(json) = serde_json::to_string(&envelope) else {
-        return;
-    };
-    let Ok(message) = js_sys::JSON::parse(&json) else {
-        return;
-    };
-    if allow.is_empty() {
-        let _ = parent.post_message(&message, "*");
-    }
-    for origin in allow {
-        let _ = parent.post_message(&message, origin);
-    }
-}
-
-/// Calls `on_command` for each command posted by an allowed origin; others are ignored with
-/// a console warning naming the origin.
-pub fn listen(allow: Vec<String>, mut on_command: impl FnMut(HostCommand) + 'static) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-        move |event: web_sys::MessageEvent| {
-            let json = js_sys::JSON::stringify(&event.data())
-                .ok()
-                .and_then(|s| s.as_string())
-                .unwrap_or_default();
-            let Some(command) = HostCommand::from_json(&json) else {
-                return;
-            };
-            let origin = event.origin();
-            if !allow.contains(&origin) {
-                warn(&format!(
-                "convlab: ignored a command from {origin}: only the origins in the page's allow= parameter may send commands ({})",
-                if allow.is_empty() { "none given".to_string() } else { allow.join(", ") }
-            ));
-                return;
-            }
-            match command {
-                Ok(command) => on_command(command),
-                Err(e) => warn(&format!(
-                    "convlab: ignored a malformed command from {origin}: {e}"
-                )),
-            }
-        },
-    );
-    let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());
-    handler.forget(); // listens as long as the page lives
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = console, js_name = warn)]
-    pub fn warn(s: &str);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,12 +111,8 @@ mod tests {
                 samples: 1000,
             },
         };
-        let json = serde_json::to_value(Envelope {
-            source: "convlab",
-            id: Some("lab-a"),
-            event: &event,
-        })
-        .unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&event.to_json(Some("lab-a")).unwrap()).unwrap();
         assert_eq!(json["source"], "convlab");
         assert_eq!(json["id"], "lab-a");
         assert_eq!(json["type"], "epoch_end");

@@ -1,9 +1,10 @@
-//! The lab's feature-map figure (rows: test images, columns: conv and pool layers, each cell
+//! Drawing on canvases: the lab's feature-map figure (rows: test images, columns: conv and pool layers, each cell
 //! one filter in the 'inferno' colour map) and the test-image thumbnails, drawn on canvases.
 
-use super::dom::{by_id, document, escape};
+use super::dom::document;
 use convlab_core::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use convlab_core::{FeatureMaps, CLASS_NAMES};
+use maud::{html, Markup};
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData};
 
@@ -71,7 +72,7 @@ fn element(tag: &str, text: Option<&str>) -> Element {
 /// Replaces `#container`'s children with a table: rows are the chosen images, columns the
 /// layers, each cell filter `filter` of that layer.
 pub fn draw_grid(
-    container: &str,
+    target: &Element,
     maps: &[FeatureMaps],
     images: &[usize],
     labels: &[u8],
@@ -116,14 +117,12 @@ pub fn draw_grid(
         }
         let _ = table.append_child(&tr);
     }
-    let target = by_id(container);
     target.set_inner_html("");
     let _ = target.append_child(&table);
 }
 
 /// Every filter of one layer for one image (row `row` of the maps).
-pub fn draw_all_filters(container: &str, map: &FeatureMaps, row: usize) {
-    let target = by_id(container);
+pub fn draw_all_filters(target: &Element, map: &FeatureMaps, row: usize) {
     target.set_inner_html("");
     if row >= map.images {
         return;
@@ -142,8 +141,7 @@ pub fn draw_all_filters(container: &str, map: &FeatureMaps, row: usize) {
 }
 
 /// The test images as thumbnails, each with its label and class name.
-pub fn draw_samples(container: &str, pixels: &[u8], labels: &[u8]) {
-    let target = by_id(container);
+pub fn draw_samples(target: &Element, pixels: &[u8], labels: &[u8]) {
     target.set_inner_html("");
     for (i, (image, &label)) in pixels.chunks(IMAGE_PIXELS).zip(labels).enumerate() {
         let figure = element("figure", None);
@@ -153,25 +151,19 @@ pub fn draw_samples(container: &str, pixels: &[u8], labels: &[u8]) {
         );
         let _ = figure.append_child(&canvas(IMAGE_SIDE, IMAGE_SIDE, &grey_rgba(image), 42));
         let caption = element("figcaption", None);
-        caption.set_inner_html(&format!("{i}: <b>{label}</b>"));
+        caption.set_inner_html(&html! { (i) ": " b { (label) } }.into_string());
         let _ = figure.append_child(&caption);
         let _ = target.append_child(&figure);
     }
 }
 
 /// Options for a `<select>` from `(value, label)` pairs.
-pub fn options_html(choices: impl IntoIterator<Item = (String, String)>, selected: &str) -> String {
-    choices
-        .into_iter()
-        .map(|(value, label)| {
-            let mark = if value == selected { " selected" } else { "" };
-            format!(
-                r#"<option value="{}"{mark}>{}</option>"#,
-                escape(&value),
-                escape(&label)
-            )
-        })
-        .collect()
+pub fn options(choices: impl IntoIterator<Item = (String, String)>, selected: &str) -> Markup {
+    html! {
+        @for (value, label) in choices {
+            option value=(value) selected[value == selected] { (label) }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,68 @@
+//! The wire form of the page-worker messages.
+use super::*;
+
+#[test]
+fn per_class_accuracy_reads_the_diagonal() {
+    let mut confusion = vec![vec![0; 10]; 10];
+    confusion[0][0] = 3;
+    confusion[0][6] = 1;
+    confusion[1][1] = 2;
+    let result = TestResult {
+        loss: 0.5,
+        accuracy: 0.8,
+        confusion,
+    };
+    let per_class = result.per_class_accuracy();
+    assert_eq!(per_class[0], Some(0.75));
+    assert_eq!(per_class[1], Some(1.0));
+    assert_eq!(per_class[2], None);
+}
+
+#[test]
+fn feature_maps_survive_the_byte_encoding() {
+    let reply = FromWorker::FeatureMaps {
+        maps: vec![FeatureMaps {
+            layer: 0,
+            name: "conv2d".into(),
+            images: 1,
+            channels: 2,
+            height: 1,
+            width: 2,
+            values: vec![0.5, -1.25, 3.0e-7, 42.0],
+        }],
+        images: vec![0],
+        labels: vec![9],
+        trained: false,
+    };
+    let json = serde_json::to_string(&reply).unwrap();
+    assert_eq!(serde_json::from_str::<FromWorker>(&json).unwrap(), reply);
+    let broken = json.replacen("\"channels\":2", "\"channels\":3", 1);
+    let err = serde_json::from_str::<FromWorker>(&broken).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("feature maps of conv2d carry 16 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn requests_are_tagged_json() {
+    let json = serde_json::to_string(&ToWorker::Stop).unwrap();
+    assert_eq!(json, r#"{"request":"stop"}"#);
+    let failed = FromWorker::Failed {
+        request: RequestKind::FeatureMaps,
+        message: "no".into(),
+    };
+    let json = serde_json::to_string(&failed).unwrap();
+    assert!(json.contains(r#""request":"feature_maps""#), "{json}");
+    assert_eq!(failed.request(), "feature_maps");
+    let back: ToWorker =
+        serde_json::from_str(r#"{"request":"load_data","base_url":"data/"}"#).unwrap();
+    assert_eq!(back.kind(), RequestKind::LoadData);
+    assert_eq!(
+        back,
+        ToWorker::LoadData {
+            base_url: "data/".into()
+        }
+    );
+}

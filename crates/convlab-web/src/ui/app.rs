@@ -1,0 +1,362 @@
+//! The page's state as plain Rust, with no web-sys: an explicit [`Phase`], the messages that
+//! change it ([`Msg`]: the student's actions, the worker's replies, the host page's commands,
+//! async completions) and the effects [`App::update`] asks the dispatcher to carry out
+//! ([`Effect`]). The panels render from this state; nothing here touches the page.
+//!
+//! The worker's replies are handled in [`super::replies`], the host page's commands in
+//! [`super::commands`]; what is enabled when, in [`super::controls`].
+
+pub use super::messages::{CopyTarget, Effect, Msg};
+
+use super::editor;
+use super::history::RunRecord;
+use super::saved::{SavedModel, SavedState, Settings};
+use super::setup::{self, Embedding};
+use crate::protocol::TestResult;
+use convlab_core::{EpochMetrics, FeatureMaps, ModelSpec};
+use std::collections::BTreeMap;
+
+/// What the page is doing; each phase allows its own controls ([`App::enabled`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// The training worker has not said it is ready.
+    Booting,
+    LoadingData,
+    /// Waiting for the student (with or without a dataset: see [`App::data`]).
+    Idle,
+    /// A run is in progress, started by the student or by the host page's command.
+    Training {
+        by_host: bool,
+    },
+    /// A saved model is being loaded and evaluated.
+    LoadingModel,
+    /// The worker could not start or died: nothing that needs it can run.
+    WorkerLost {
+        reason: String,
+    },
+}
+
+/// The decoded dataset as the page knows it (the worker holds the images).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataInfo {
+    pub train: usize,
+    pub test: usize,
+    /// The first test images (row-major bytes) and their labels, for the thumbnails.
+    pub samples: Vec<u8>,
+    pub sample_labels: Vec<u8>,
+}
+
+/// The run being trained (or the last one), for progress, charts, the log and the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub spec: ModelSpec,
+    pub settings: Settings,
+    pub params: usize,
+    pub epochs: usize,
+    pub train_samples: usize,
+    pub history: Vec<EpochMetrics>,
+    /// The epoch training ended in early, and why.
+    pub stop: Option<(usize, String)>,
+    pub backend: String,
+    /// The worker's wasm memory after each epoch, in bytes.
+    pub memory: Vec<u64>,
+    /// Keras's epoch log.
+    pub log: String,
+}
+
+/// The test-set result on show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestView {
+    Prompt,
+    Training,
+    Shown { lead: String, result: TestResult },
+}
+
+/// The feature-map panel: what the student typed and chose, and the maps on show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Maps {
+    pub images_text: String,
+    pub filter: usize,
+    pub layer: String,
+    pub row: usize,
+    pub status: String,
+    pub shown: Option<ShownMaps>,
+}
+
+/// Feature maps on show and what they were computed for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownMaps {
+    pub maps: Vec<FeatureMaps>,
+    /// The test images' indices and labels.
+    pub images: Vec<usize>,
+    pub labels: Vec<u8>,
+    /// Of the trained model, not a freshly initialised one.
+    pub trained: bool,
+}
+
+/// Counters the panels compare with what they last drew, so that costly parts (the layer
+/// rows, canvases, tables) are rebuilt only when they changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    /// The layer rows (not bumped by a field edit, which would take the focus away).
+    pub layers: u64,
+    /// The settings form and the dataset folder field, when the state replaced them.
+    pub form: u64,
+    pub charts: u64,
+    pub maps: u64,
+    pub samples: u64,
+    pub history: u64,
+    pub models: u64,
+}
+
+pub struct App {
+    pub phase: Phase,
+    pub state: SavedState,
+    /// Where `state` is saved (the lab's key, or one per URL experiment).
+    pub storage_key: String,
+    /// The URL's query, for "Reset to the exercise".
+    pub url_pairs: Vec<(String, String)>,
+    pub embedding: Embedding,
+    /// An editor field that does not read (named in the message); blocks training.
+    pub field_error: Option<String>,
+    /// A settings field that does not read or cannot train; blocks training.
+    pub settings_error: Option<String>,
+    /// A problem to show under the settings: storage, or a request that failed.
+    pub notice: Option<String>,
+    pub setup_error: Option<String>,
+    pub data: Option<DataInfo>,
+    pub data_status: String,
+    pub data_error: Option<String>,
+    pub data_progress: f64,
+    /// Bytes loaded and expected per dataset file.
+    pub file_progress: BTreeMap<String, (u64, Option<u64>)>,
+    /// The backend badge.
+    pub backend: String,
+    pub run: Option<Run>,
+    pub train_status: String,
+    pub train_progress: f64,
+    pub test: TestView,
+    pub runs: Vec<RunRecord>,
+    pub maps: Maps,
+    /// The worker holds a trained or loaded model that can be saved.
+    pub has_model: bool,
+    /// The host page has been told the lab is ready.
+    pub ready_sent: bool,
+    pub saved_models: Vec<SavedModel>,
+    /// The name typed when the model was exported (a download's file name).
+    pub export_name: String,
+    pub models_status: String,
+    pub models_error: Option<String>,
+    pub share_link: Option<String>,
+    pub share_status: String,
+    pub code_status: String,
+    pub versions: Versions,
+    /// Local date and time, set by the dispatcher before each update (for the history).
+    pub now: String,
+    pub page_base: String,
+}
+
+/// What the page starts from: the stored state and runs, and the URL's query.
+pub struct Boot {
+    /// The page's base URL, which relative dataset folders are resolved against.
+    pub page_base: String,
+    pub url_pairs: Vec<(String, String)>,
+    pub load_state: fn(&str) -> (SavedState, bool, Option<String>),
+    pub runs: Vec<RunRecord>,
+    pub problems: Vec<String>,
+}
+
+impl App {
+    /// The page before the worker is ready: the URL's experiment applied the first time (the
+    /// student's edits of it are then kept under their own key), problems named.
+    pub fn new(boot: Boot) -> App {
+        let pairs = boot.url_pairs;
+        let storage_key = if setup::has_experiment(&pairs) {
+            format!(
+                "{}?{}",
+                super::saved::STORAGE_KEY,
+                setup::experiment_key(&pairs)
+            )
+        } else {
+            super::saved::STORAGE_KEY.to_string()
+        };
+        let (mut state, stored, state_problem) = (boot.load_state)(&storage_key);
+        let mut setup_problems = if stored {
+            Vec::new()
+        } else {
+            setup::apply_experiment(&pairs, &mut state)
+        };
+        if let Some((_, data)) = pairs.iter().rev().find(|(k, _)| k == "data") {
+            state.data_url = data.clone();
+        }
+        let (embedding, embed_problems) = setup::embedding(&pairs);
+        setup_problems.extend(embed_problems);
+        let notices: Vec<String> = state_problem.into_iter().chain(boot.problems).collect();
+        App {
+            phase: Phase::Booting,
+            state,
+            storage_key,
+            url_pairs: pairs,
+            embedding,
+            field_error: None,
+            settings_error: None,
+            notice: (!notices.is_empty()).then(|| notices.join("; ")),
+            setup_error: (!setup_problems.is_empty()).then(|| {
+                format!(
+                    "This page's URL has settings convlab could not use: {}",
+                    setup_problems.join("; ")
+                )
+            }),
+            data: None,
+            data_status: "Starting the training worker…".to_string(),
+            data_error: None,
+            data_progress: 0.0,
+            file_progress: BTreeMap::new(),
+            backend: "Backend: checking WebGPU…".to_string(),
+            run: None,
+            train_status: String::new(),
+            train_progress: 0.0,
+            test: TestView::Prompt,
+            runs: boot.runs,
+            maps: Maps {
+                images_text: "0, 23, 28".to_string(),
+                filter: 1,
+                layer: String::new(),
+                row: 0,
+                status: String::new(),
+                shown: None,
+            },
+            has_model: false,
+            ready_sent: false,
+            saved_models: Vec::new(),
+            export_name: String::new(),
+            models_status: String::new(),
+            models_error: None,
+            share_link: None,
+            share_status: String::new(),
+            code_status: String::new(),
+            versions: Versions {
+                layers: 1,
+                form: 1,
+                charts: 1,
+                history: 1,
+                ..Versions::default()
+            },
+            now: String::new(),
+            page_base: boot.page_base,
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::LoadData { folder } => self.load_data(folder),
+            Msg::ChoosePreset(name) => match ModelSpec::preset(&name) {
+                Some(spec) if self.enabled(super::Control::Preset) => {
+                    self.set_spec(spec);
+                    self.state.preset = name;
+                    vec![Effect::SaveState]
+                }
+                _ => Vec::new(),
+            },
+            Msg::EditField {
+                index,
+                field,
+                value,
+            } => {
+                self.field_error = editor::set_field(&mut self.state.spec, index, &field, &value)
+                    .err()
+                    .map(|e| e.to_string());
+                self.mark_custom();
+                vec![Effect::SaveState]
+            }
+            Msg::Add(addition) => self.edit(|spec| editor::add(spec, addition)),
+            Msg::MoveLayer { index, up } => self.edit(|spec| editor::move_layer(spec, index, up)),
+            Msg::RemoveLayer(index) => self.edit(|spec| editor::remove(spec, index)),
+            Msg::SettingsEdited(Ok(settings)) => {
+                self.settings_error = None;
+                self.state.settings = settings;
+                vec![Effect::SaveState]
+            }
+            Msg::SettingsEdited(Err(problem)) => {
+                self.settings_error = Some(problem);
+                Vec::new()
+            }
+            Msg::Train => self.train(false),
+            Msg::Stop => self.stop(),
+            Msg::MapsImages(text) => {
+                self.maps.images_text = text;
+                Vec::new()
+            }
+            Msg::MapsFilter(text) => {
+                self.maps.filter = text.trim().parse().unwrap_or(0);
+                Vec::new()
+            }
+            Msg::MapsLayer(layer) => {
+                self.maps.layer = layer;
+                Vec::new()
+            }
+            Msg::MapsImage(row) => {
+                self.maps.row = row;
+                Vec::new()
+            }
+            Msg::ShowMaps => self.request_maps(),
+            Msg::Share { base } => {
+                let default_data = SavedState::default().data_url;
+                let data =
+                    (self.state.data_url != default_data).then_some(self.state.data_url.as_str());
+                let link = format!("{base}?{}", setup::share_query(&self.state, data));
+                self.share_link = Some(link.clone());
+                vec![Effect::Copy {
+                    text: link,
+                    target: CopyTarget::Share,
+                }]
+            }
+            Msg::ResetToExercise => self.reset_to_exercise(),
+            Msg::CopyCode => vec![Effect::Copy {
+                text: self.keras_code(),
+                target: CopyTarget::Code,
+            }],
+            Msg::Copied { target, ok } => {
+                let text = if ok {
+                    "Copied."
+                } else {
+                    "The browser did not allow copying: select the text and copy it."
+                };
+                match target {
+                    CopyTarget::Code => self.code_status = text.to_string(),
+                    CopyTarget::Share => self.share_status = text.to_string(),
+                }
+                Vec::new()
+            }
+            Msg::ClearHistory => {
+                self.runs.clear();
+                self.versions.history += 1;
+                vec![Effect::SaveHistory]
+            }
+            Msg::AdapterProbed(adapter) => {
+                if self.run.is_none() && self.backend.starts_with("Backend: checking") {
+                    self.backend = match adapter {
+                        Some(name) => format!(
+                            "Backend: WebGPU available ({name}); chosen when training starts"
+                        ),
+                        None => "Backend: CPU (burn-flex): this browser gives no WebGPU adapter"
+                            .to_string(),
+                    };
+                }
+                Vec::new()
+            }
+            Msg::Notice(problem) => {
+                self.notice = Some(problem);
+                Vec::new()
+            }
+            Msg::Worker(reply) => self.on_reply(reply),
+            Msg::WorkerFailed(reason) => self.on_worker_failed(reason),
+            Msg::Host(command) => self.on_command(command),
+            other => self.on_models(other),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "app_tests/mod.rs"]
+mod tests;

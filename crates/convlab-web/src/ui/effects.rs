@@ -1,0 +1,112 @@
+//! Carrying out what [`App::update`](super::app::App::update) asks for: messages to the
+//! worker, storage, events to the host page, the model store, downloads and the clipboard.
+//! Async work reports back as a message.
+
+use super::app::{CopyTarget, Effect, Msg};
+use super::{console_warn, model_store, panels, storage, Dispatcher};
+use crate::WebError;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+pub fn run(dispatcher: &Dispatcher, effect: Effect) {
+    let d = dispatcher.clone();
+    match effect {
+        Effect::Send(request) => {
+            let sent = request.to_js().and_then(|value| match dispatcher.worker() {
+                Some(worker) => worker.post_message(&value).map_err(WebError::from),
+                None => Err(WebError::Unavailable("the training worker is not running")),
+            });
+            if let Err(e) = sent {
+                d.dispatch(Msg::Notice(format!("the worker refused a message: {e}")));
+            }
+        }
+        Effect::SaveState => {
+            let saved =
+                dispatcher.with_app(|app| storage::save_state(&app.storage_key, &app.state));
+            if let Err(e) = saved {
+                d.dispatch(Msg::Notice(e.to_string()));
+            }
+        }
+        Effect::SaveHistory => {
+            if let Err(e) = dispatcher.with_app(|app| storage::save_runs(&app.runs)) {
+                d.dispatch(Msg::Notice(e.to_string()));
+            }
+        }
+        Effect::Post(event) => {
+            dispatcher.with_app(|app| panels::embed::post(&event, &app.embedding));
+        }
+        Effect::ListModels => spawn_local(async move {
+            let listed = model_store::list().await.map_err(|e| e.to_string());
+            d.dispatch(Msg::ModelsListed(listed));
+        }),
+        Effect::StoreModel {
+            name,
+            architecture,
+            params,
+            test_accuracy,
+            file,
+        } => {
+            let saved = dispatcher.with_app(|app| app.now.clone());
+            spawn_local(async move {
+                let stored =
+                    model_store::save(&name, &architecture, params, test_accuracy, &saved, &file)
+                        .await
+                        .map(|()| name)
+                        .map_err(|e| e.to_string());
+                d.dispatch(Msg::ModelStored(stored));
+            })
+        }
+        Effect::ReadSavedModel { id, name } => spawn_local(async move {
+            match model_store::file(id).await {
+                Ok(file) => d.dispatch(Msg::OpenModel {
+                    origin: format!("saved model '{name}'"),
+                    file,
+                }),
+                Err(e) => d.dispatch(Msg::ModelUnreadable(e.to_string())),
+            }
+        }),
+        Effect::DeleteSavedModel(id) => spawn_local(async move {
+            let deleted = model_store::delete(id).await.map_err(|e| e.to_string());
+            d.dispatch(Msg::ModelDeleted(deleted));
+        }),
+        Effect::Download { file_name, file } => {
+            let done = model_store::download(&file_name, &file)
+                .map(|()| (file_name, file.len()))
+                .map_err(|e| e.to_string());
+            d.dispatch(Msg::Downloaded(done));
+        }
+        Effect::Copy { text, target } => copy(d, text, target),
+    }
+}
+
+/// Copies `text` to the clipboard and reports whether the browser allowed it.
+fn copy(dispatcher: Dispatcher, text: String, target: CopyTarget) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let promise = window.navigator().clipboard().write_text(&text);
+    spawn_local(async move {
+        let ok = JsFuture::from(promise).await.is_ok();
+        dispatcher.dispatch(Msg::Copied { target, ok });
+    });
+}
+
+/// Keeps the page and its data usable offline once loaded (see www/sw.js). Only where the
+/// browser offers service workers (a secure context: https or localhost).
+pub fn register_service_worker() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let navigator = window.navigator();
+    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        return;
+    }
+    let registration = navigator.service_worker().register("sw.js");
+    spawn_local(async move {
+        if let Err(e) = JsFuture::from(registration).await {
+            console_warn(&format!(
+                "convlab: offline use is off, the service worker did not register: {}",
+                WebError::from(e)
+            ));
+        }
+    });
+}

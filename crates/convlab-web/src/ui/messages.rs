@@ -1,0 +1,109 @@
+//! The page's messages (what can happen) and effects (what the dispatcher does after an update).
+
+use super::editor::Addition;
+use super::host::{HostCommand, HostEvent};
+use super::saved::{SavedModel, Settings};
+use crate::protocol::{FromWorker, ToWorker};
+
+/// Everything that can happen to the page.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    LoadData {
+        folder: String,
+    },
+    ChoosePreset(String),
+    EditField {
+        index: usize,
+        field: String,
+        value: String,
+    },
+    Add(Addition),
+    MoveLayer {
+        index: usize,
+        up: bool,
+    },
+    RemoveLayer(usize),
+    /// The settings form after an edit, or the field it could not read.
+    SettingsEdited(Result<Settings, String>),
+    Train,
+    Stop,
+    MapsImages(String),
+    MapsFilter(String),
+    MapsLayer(String),
+    MapsImage(usize),
+    ShowMaps,
+    /// The page's address without its query, to build the share link on.
+    Share {
+        base: String,
+    },
+    ResetToExercise,
+    CopyCode,
+    ClearHistory,
+    SaveModel {
+        to_browser: bool,
+        name: String,
+    },
+    OpenModel {
+        origin: String,
+        file: Vec<u8>,
+    },
+    LoadSavedModel {
+        id: f64,
+        name: String,
+    },
+    DeleteSavedModel(f64),
+    ModelsListed(Result<Vec<SavedModel>, String>),
+    ModelStored(Result<String, String>),
+    ModelDeleted(Result<(), String>),
+    /// A model file could not be read from the disk or from IndexedDB.
+    ModelUnreadable(String),
+    Downloaded(Result<(String, usize), String>),
+    Copied {
+        target: CopyTarget,
+        ok: bool,
+    },
+    AdapterProbed(Option<String>),
+    Worker(FromWorker),
+    /// The worker's `error` event (a script error, a trap) or a failure to start it.
+    WorkerFailed(String),
+    Host(HostCommand),
+    /// A problem to show under the settings: a save to local storage failed, a message to or
+    /// from the worker did not go through.
+    Notice(String),
+}
+
+/// What the dispatcher does after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send(ToWorker),
+    SaveState,
+    SaveHistory,
+    Post(HostEvent),
+    ListModels,
+    StoreModel {
+        name: String,
+        architecture: String,
+        params: usize,
+        test_accuracy: Option<f32>,
+        file: Vec<u8>,
+    },
+    ReadSavedModel {
+        id: f64,
+        name: String,
+    },
+    DeleteSavedModel(f64),
+    Download {
+        file_name: String,
+        file: Vec<u8>,
+    },
+    Copy {
+        text: String,
+        target: CopyTarget,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyTarget {
+    Code,
+    Share,
+}

@@ -1,0 +1,213 @@
+//! Saved models: `.convlab` files kept in the browser's IndexedDB (through rexie) or
+//! downloaded and picked again from disk. The files themselves are written and checked by the
+//! worker (convlab-core's `model_file`); this module only stores and moves bytes.
+
+use super::saved::SavedModel;
+use crate::error::During;
+use crate::WebError;
+use js_sys::{Array, Reflect, Uint8Array};
+use rexie::{ObjectStore, Rexie, Store, Transaction, TransactionMode};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+const DATABASE: &str = "convlab";
+const STORE: &str = "models";
+
+/// A stored model as IndexedDB holds it (the same records the page has always written).
+#[derive(Serialize)]
+struct NewRecord<'a> {
+    name: &'a str,
+    architecture: &'a str,
+    params: f64,
+    test_accuracy: Option<f64>,
+    saved: &'a str,
+    #[serde(with = "serde_bytes")]
+    file: &'a [u8],
+}
+
+/// A stored model's description; its `file` is read apart, without copying the bytes.
+#[derive(Deserialize)]
+struct Described {
+    #[serde(default)]
+    id: f64,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    params: f64,
+    #[serde(default)]
+    test_accuracy: Option<f64>,
+    #[serde(default)]
+    saved: String,
+}
+
+fn idb(context: &str, error: rexie::Error) -> WebError {
+    let detail = match error {
+        rexie::Error::IdbError(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    WebError::Js(detail).during(context)
+}
+
+async fn open() -> Result<Rexie, WebError> {
+    let available = web_sys::window()
+        .and_then(|w| w.indexed_db().ok().flatten())
+        .is_some();
+    if !available {
+        return Err(WebError::Unavailable(
+            "this browser gives the page no IndexedDB (private mode?); download the model as a file instead",
+        ));
+    }
+    Rexie::builder(DATABASE)
+        .version(1)
+        .add_object_store(ObjectStore::new(STORE).key_path("id").auto_increment(true))
+        .build()
+        .await
+        .map_err(|e| idb("opening the model store", e))
+}
+
+/// The models' object store, in a transaction of `mode`.
+fn store(db: &Rexie, mode: TransactionMode) -> Result<(Transaction, Store), WebError> {
+    let opening = |e| idb("opening the model store", e);
+    let transaction = db.transaction(&[STORE], mode).map_err(opening)?;
+    let store = transaction.store(STORE).map_err(opening)?;
+    Ok((transaction, store))
+}
+
+/// Keeps `file` under `name`; several models may share a name (nothing is overwritten).
+pub async fn save(
+    name: &str,
+    architecture: &str,
+    params: usize,
+    test_accuracy: Option<f32>,
+    saved: &str,
+    file: &[u8],
+) -> Result<(), WebError> {
+    let record = NewRecord {
+        name,
+        architecture,
+        params: params as f64,
+        test_accuracy: test_accuracy.map(f64::from),
+        saved,
+        file,
+    };
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    let value = record
+        .serialize(&serializer)
+        .map_err(|e| WebError::Js(e.to_string()).during("saving the model"))?;
+    let db = open().await?;
+    let (transaction, store) = store(&db, TransactionMode::ReadWrite)?;
+    store
+        .add(&value, None)
+        .await
+        .map_err(|e| idb("saving the model", e))?;
+    // The model is kept once the transaction commits, not when the add request succeeds (a
+    // full disk aborts the transaction afterwards).
+    let kept = transaction.done().await.map(|r| r.is_committed());
+    db.close();
+    match kept {
+        Ok(true) => Ok(()),
+        _ => Err(WebError::Unavailable(
+            "the browser did not keep the model (out of storage space?); download it as a file instead",
+        )),
+    }
+}
+
+/// Every saved model, oldest first.
+pub async fn list() -> Result<Vec<SavedModel>, WebError> {
+    let db = open().await?;
+    let (_transaction, models) = store(&db, TransactionMode::ReadOnly)?;
+    let all = models
+        .get_all(None, None)
+        .await
+        .map_err(|e| idb("listing the saved models", e));
+    db.close();
+    all?.iter()
+        .map(|record| {
+            let described: Described = serde_wasm_bindgen::from_value(record.clone())
+                .map_err(|e| WebError::Js(e.to_string()).during("listing the saved models"))?;
+            let size = Reflect::get(record, &"file".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<Uint8Array>().ok())
+                .map_or(0, |f| f.length() as usize);
+            Ok(SavedModel {
+                id: described.id,
+                name: described.name,
+                saved: described.saved,
+                architecture: described.architecture,
+                params: described.params as usize,
+                test_accuracy: described.test_accuracy,
+                size,
+            })
+        })
+        .collect()
+}
+
+/// The bytes of saved model `id`.
+pub async fn file(id: f64) -> Result<Vec<u8>, WebError> {
+    let db = open().await?;
+    let (_transaction, models) = store(&db, TransactionMode::ReadOnly)?;
+    let record = models
+        .get(id.into())
+        .await
+        .map_err(|e| idb("reading the saved model", e));
+    db.close();
+    let record = record?.ok_or(WebError::Unavailable(
+        "that saved model is no longer in this browser",
+    ))?;
+    let file = Reflect::get(&record, &"file".into()).during("reading the saved model")?;
+    Ok(file.unchecked_into::<Uint8Array>().to_vec())
+}
+
+pub async fn delete(id: f64) -> Result<(), WebError> {
+    let db = open().await?;
+    let (transaction, models) = store(&db, TransactionMode::ReadWrite)?;
+    let deleted = models
+        .delete(id.into())
+        .await
+        .map_err(|e| idb("deleting the saved model", e));
+    let _ = transaction.done().await;
+    db.close();
+    deleted
+}
+
+/// Offers `file` as a download named `name`.
+pub fn download(name: &str, file: &[u8]) -> Result<(), WebError> {
+    let parts = Array::of1(&Uint8Array::from(file));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .during("preparing the download")?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).during("preparing the download")?;
+    let link = super::dom::document()
+        .create_element("a")
+        .during("preparing the download")?;
+    link.set_attribute("href", &url)
+        .during("preparing the download")?;
+    link.set_attribute("download", name)
+        .during("preparing the download")?;
+    link.unchecked_into::<web_sys::HtmlElement>().click();
+    // The browser has taken the blob once the click is handled.
+    let revoke = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 10_000);
+    }
+    Ok(())
+}
+
+/// The bytes and name of the file picked in `input`.
+pub async fn picked_file(
+    input: &web_sys::HtmlInputElement,
+) -> Result<Option<(String, Vec<u8>)>, WebError> {
+    let Some(file) = input.files().and_then(|files| files.get(0)) else {
+        return Ok(None);
+    };
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .during(&format!("reading {}", file.name()))?;
+    Ok(Some((file.name(), Uint8Array::new(&buffer).to_vec())))
+}

@@ -1,0 +1,325 @@
+//! The worker's logic without its transport: the decoded dataset, the chosen backend and the
+//! last trained model, and what each request does with them. Tests drive it directly.
+
+use crate::fetch;
+use crate::gpu::choose_backend;
+use crate::protocol::{Destination, FileProgress, FromWorker, TestResult, ToWorker, SAMPLE_COUNT};
+use crate::WebError;
+use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use convlab_core::{
+    evaluate, feature_maps, model_file, run_pausing, Backend, DataError, Dataset, ModelFileError,
+    ModelHeader, ModelSpec, Sequential, SpecError, TrainConfig, TrainError, TrainEvent, Trainer,
+};
+
+use super::{wasm_memory_bytes, yield_to_event_loop, StopSlot};
+
+/// Why a request could not be served; its text is what the page shows.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("the dataset is not loaded yet")]
+    NoData,
+    #[error("train on at least one image")]
+    NoImages,
+    #[error("there is no trained model yet: train one (or load one) first")]
+    NoModel,
+    #[error(transparent)]
+    Fetch(#[from] WebError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Save(#[from] ModelFileError),
+    #[error("{origin}: {source}")]
+    Load {
+        origin: String,
+        source: ModelFileError,
+    },
+    #[error("evaluating {origin} on the test set failed: {source}")]
+    EvaluateLoaded { origin: String, source: TrainError },
+}
+
+/// The last trained (or loaded) model and what its file header says about it.
+struct TrainedModel {
+    header: ModelHeader,
+    model: Sequential,
+    backend: Backend,
+}
+
+/// The worker's state: the decoded dataset, the chosen backend and the last trained model.
+#[derive(Default)]
+pub struct Session {
+    train: Option<Dataset>,
+    test: Option<Dataset>,
+    backend: Option<Backend>,
+    trained: Option<TrainedModel>,
+    stop: StopSlot,
+}
+
+type Emit<'a> = &'a mut dyn FnMut(FromWorker);
+
+impl Session {
+    pub fn new(stop: StopSlot) -> Session {
+        Session {
+            stop,
+            ..Session::default()
+        }
+    }
+
+    /// Handles one request; a failure becomes the one reply that names the request.
+    pub async fn handle(&mut self, request: ToWorker, emit: Emit<'_>) {
+        let kind = request.kind();
+        if let Err(error) = self.serve(request, emit).await {
+            emit(failure(kind, &error));
+        }
+    }
+
+    async fn serve(&mut self, request: ToWorker, emit: Emit<'_>) -> Result<(), SessionError> {
+        match request {
+            ToWorker::LoadData { base_url } => self.load_data(&base_url, emit).await,
+            ToWorker::Train {
+                spec,
+                config,
+                train_limit,
+                prefer_webgpu,
+            } => {
+                self.train(spec, config, train_limit, prefer_webgpu, emit)
+                    .await
+            }
+            ToWorker::Stop => {
+                self.stop.request_stop();
+                Ok(())
+            }
+            ToWorker::ExportModel { destination } => {
+                emit(self.export(destination).await?);
+                Ok(())
+            }
+            ToWorker::LoadModel { origin, file } => {
+                emit(self.load_model(origin, &file).await?);
+                Ok(())
+            }
+            ToWorker::FeatureMaps { spec, images, seed } => {
+                emit(self.feature_maps(&spec, &images, seed).await?);
+                Ok(())
+            }
+        }
+    }
+
+    /// Fetches the four files under `base_url` and decodes them.
+    async fn load_data(&mut self, base_url: &str, emit: Emit<'_>) -> Result<(), SessionError> {
+        let base = if base_url.is_empty() || base_url.ends_with('/') {
+            base_url.to_string()
+        } else {
+            format!("{base_url}/")
+        };
+        let mut files = Vec::new();
+        for name in [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS] {
+            let url = format!("{base}{name}");
+            let mut progress = |loaded, total| {
+                emit(FromWorker::DataProgress(FileProgress {
+                    file: name.to_string(),
+                    loaded,
+                    total,
+                    cached: false,
+                }))
+            };
+            let fetched = fetch::fetch_cached(&url, &mut progress).await?;
+            if fetched.cached {
+                emit(FromWorker::DataProgress(FileProgress {
+                    file: name.to_string(),
+                    loaded: fetched.bytes.len() as u64,
+                    total: Some(fetched.bytes.len() as u64),
+                    cached: true,
+                }));
+            }
+            files.push((url, fetched));
+        }
+        let [train_images, train_labels, test_images, test_labels] = &files[..] else {
+            unreachable!("four files were fetched");
+        };
+        let decode = |images: &(String, fetch::Fetched), labels: &(String, fetch::Fetched)| {
+            Dataset::from_idx(&images.0, &images.1.bytes, &labels.0, &labels.1.bytes)
+        };
+        match decode(train_images, train_labels)
+            .and_then(|train| Ok((train, decode(test_images, test_labels)?)))
+        {
+            Ok((train, test)) => {
+                for (url, fetched) in &files {
+                    if !fetched.cached {
+                        fetch::store(url, &fetched.bytes).await;
+                    }
+                }
+                emit(self.set_data(train, test));
+                Ok(())
+            }
+            Err(error) => {
+                // A cached copy that no longer decodes must not stick: the retry refetches.
+                for (url, _) in &files {
+                    fetch::forget(url).await;
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Keeps a decoded dataset; the reply carries the thumbnails the page shows.
+    pub fn set_data(&mut self, train: Dataset, test: Dataset) -> FromWorker {
+        let shown = test.take(SAMPLE_COUNT);
+        let reply = FromWorker::DataReady {
+            train: train.len(),
+            test: test.len(),
+            samples: shown.images,
+            sample_labels: shown.labels,
+        };
+        self.train = Some(train);
+        self.test = Some(test);
+        reply
+    }
+
+    async fn train(
+        &mut self,
+        spec: ModelSpec,
+        config: TrainConfig,
+        train_limit: Option<usize>,
+        prefer_webgpu: bool,
+        emit: Emit<'_>,
+    ) -> Result<(), SessionError> {
+        let (Some(train), Some(test)) = (&self.train, &self.test) else {
+            return Err(SessionError::NoData);
+        };
+        let data = match train_limit {
+            Some(0) => return Err(SessionError::NoImages),
+            Some(n) => train.take(n),
+            None => train.clone(),
+        };
+        let backend = choose_backend(prefer_webgpu).await;
+        emit(FromWorker::Backend {
+            kind: backend.kind,
+            description: backend.description.clone(),
+        });
+        self.backend = Some(backend.clone());
+        let mut trainer = Trainer::new(&spec, config, data, backend.device.clone())?;
+        self.stop.set(Some(trainer.stop_handle()));
+        let mut on_event = |event: TrainEvent| match event {
+            // The Tested reply below carries the evaluation, without its 10,000 predictions.
+            TrainEvent::Finished(_) => {}
+            TrainEvent::Epoch(metrics) => {
+                let epoch = metrics.epoch;
+                emit(FromWorker::Training(TrainEvent::Epoch(metrics)));
+                emit(FromWorker::WorkerMemory {
+                    epoch,
+                    wasm_bytes: wasm_memory_bytes(),
+                });
+            }
+            event => emit(FromWorker::Training(event)),
+        };
+        let outcome =
+            run_pausing(&mut trainer, Some(test), &mut on_event, yield_to_event_loop).await;
+        self.stop.set(None);
+        let summary = outcome?;
+        let evaluation = summary.test.expect("run evaluates when given a test set");
+        self.trained = Some(TrainedModel {
+            header: summary.header,
+            model: trainer.model().clone(),
+            backend,
+        });
+        emit(FromWorker::Tested(test_result(&evaluation, test)));
+        Ok(())
+    }
+
+    /// The last trained or loaded model as a `.convlab` file.
+    async fn export(&self, destination: Destination) -> Result<FromWorker, SessionError> {
+        let trained = self.trained.as_ref().ok_or(SessionError::NoModel)?;
+        Ok(FromWorker::ModelExported {
+            destination,
+            header: trained.header.clone(),
+            file: model_file::save(&trained.model, &trained.header).await?,
+        })
+    }
+
+    /// Rebuilds the model in `file` and evaluates it on the test set.
+    async fn load_model(
+        &mut self,
+        origin: String,
+        file: &[u8],
+    ) -> Result<FromWorker, SessionError> {
+        let test = self.test.as_ref().ok_or(SessionError::NoData)?;
+        let backend = self.backend.clone().unwrap_or_else(Backend::cpu);
+        let (model, header) = match model_file::load(file, &backend.device.clone().autodiff()) {
+            Ok(loaded) => loaded,
+            Err(source) => return Err(SessionError::Load { origin, source }),
+        };
+        let evaluation = match evaluate(&model, test, &backend.device).await {
+            Ok(evaluation) => evaluation,
+            Err(source) => return Err(SessionError::EvaluateLoaded { origin, source }),
+        };
+        let result = test_result(&evaluation, test);
+        self.trained = Some(TrainedModel {
+            header: header.clone(),
+            model,
+            backend,
+        });
+        Ok(FromWorker::ModelLoaded {
+            origin,
+            header,
+            test: result,
+        })
+    }
+
+    async fn feature_maps(
+        &self,
+        spec: &ModelSpec,
+        images: &[usize],
+        seed: u64,
+    ) -> Result<FromWorker, SessionError> {
+        let test = self.test.as_ref().ok_or(SessionError::NoData)?;
+        let (model, device, trained) = match &self.trained {
+            Some(t) if &t.header.spec == spec => (t.model.clone(), t.backend.device.clone(), true),
+            _ => {
+                let device = self
+                    .backend
+                    .as_ref()
+                    .map(|b| b.device.clone())
+                    .unwrap_or_else(|| Backend::cpu().device);
+                device.seed(seed);
+                let model = Sequential::new(spec, &device.clone().autodiff())?;
+                (model, device, false)
+            }
+        };
+        let maps = feature_maps(&model, test, images, &device).await?;
+        Ok(FromWorker::FeatureMaps {
+            maps,
+            images: images.to_vec(),
+            labels: images.iter().map(|&i| test.labels[i]).collect(),
+            trained,
+        })
+    }
+}
+
+/// The one mapping of a failed request to its reply: a dataset that did not load has its own
+/// reply (the page offers a retry); any other failure names its request.
+fn failure(kind: crate::protocol::RequestKind, error: &SessionError) -> FromWorker {
+    match kind {
+        crate::protocol::RequestKind::LoadData => FromWorker::DataFailed {
+            message: error.to_string(),
+        },
+        request => FromWorker::Failed {
+            request,
+            message: error.to_string(),
+        },
+    }
+}
+
+fn test_result(evaluation: &convlab_core::Evaluation, test: &Dataset) -> TestResult {
+    TestResult {
+        loss: evaluation.loss,
+        accuracy: evaluation.accuracy,
+        confusion: evaluation
+            .confusion_matrix(&test.labels)
+            .iter()
+            .map(|row| row.to_vec())
+            .collect(),
+    }
+}
