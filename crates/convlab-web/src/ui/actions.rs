@@ -55,8 +55,15 @@ impl App {
         Some((error.to_string(), editor::error_layer(&error)))
     }
 
-    pub(super) fn load_data(&mut self, folder: String) -> Vec<Effect> {
-        if !self.enabled(Control::DataLoad) {
+    /// Loads the dataset from `folder`: the student's Load button (`by_student`, which the
+    /// author's `lock=data` refuses) or the page's own first load.
+    pub(super) fn load_data(&mut self, folder: String, by_student: bool) -> Vec<Effect> {
+        let busy = matches!(
+            self.phase,
+            Phase::Booting | Phase::LoadingData | Phase::Training { .. } | Phase::WorkerLost { .. }
+        );
+        let locked = by_student && self.embedding.locked.contains(&Control::DataLoad);
+        if busy || locked {
             return Vec::new();
         }
         let folder = match folder.trim() {

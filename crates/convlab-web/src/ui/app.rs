@@ -249,7 +249,7 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
-            Msg::LoadData { folder } => self.load_data(folder),
+            Msg::LoadData { folder } => self.load_data(folder, true),
             Msg::ChoosePreset(name) => match ModelSpec::preset(&name) {
                 Some(spec) if self.enabled(super::Control::Preset) => {
                     self.set_spec(spec);
@@ -274,6 +274,7 @@ impl App {
             Msg::RemoveLayer(index) => self.edit(|spec| editor::remove(spec, index)),
             Msg::SettingsEdited(Ok(settings)) => {
                 self.settings_error = None;
+                self.notice = None;
                 self.state.settings = settings;
                 vec![Effect::SaveState]
             }

@@ -76,6 +76,10 @@ impl App {
                 vec![Effect::ListModels]
             }
             Msg::ModelDeleted(Ok(())) => vec![Effect::ListModels],
+            Msg::ModelDeleted(Err(problem)) => {
+                self.models_error = Some(problem.to_string());
+                vec![Effect::ListModels]
+            }
             Msg::Downloaded(Ok((file_name, bytes))) => {
                 self.models_status =
                     format!("Downloaded {file_name} ({:.0} kB).", bytes as f64 / 1000.0);
@@ -83,10 +87,9 @@ impl App {
             }
             Msg::ModelsListed(Err(problem))
             | Msg::ModelStored(Err(problem))
-            | Msg::ModelDeleted(Err(problem))
             | Msg::Downloaded(Err(problem))
             | Msg::ModelUnreadable(problem) => {
-                self.models_error = Some(problem);
+                self.models_error = Some(problem.to_string());
                 Vec::new()
             }
             _ => Vec::new(),

@@ -1,8 +1,7 @@
 //! Binding a panel to index.html's elements, once, with a clear error where one is missing.
 
 use crate::WebError;
-use gloo_events::EventListener;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, HtmlElement};
 
 pub fn document() -> Document {
@@ -40,12 +39,17 @@ pub fn set_disabled(element: &Element, disabled: bool) {
 
 /// Calls `handler` for every `event` on `target` (or inside it, for delegation), as long as
 /// the page lives.
+///
+/// Not gloo-events: its listeners take the event by reference, for which wasm-bindgen emits
+/// `table.fill`, an instruction the newest wasm-opt on crates.io (binaryen 116) cannot parse.
 pub fn on(
     target: &web_sys::EventTarget,
     event: &'static str,
-    handler: impl FnMut(&web_sys::Event) + 'static,
+    mut handler: impl FnMut(&web_sys::Event) + 'static,
 ) {
-    EventListener::new(target, event, handler).forget();
+    let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| handler(&e));
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget(); // the page's controls live as long as the page
 }
 
 /// The element an event started at, if it is an element.

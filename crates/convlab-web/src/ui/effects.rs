@@ -35,7 +35,7 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
             dispatcher.with_app(|app| panels::embed::post(&event, &app.embedding));
         }
         Effect::ListModels => spawn_local(async move {
-            let listed = model_store::list().await.map_err(|e| e.to_string());
+            let listed = model_store::list().await;
             d.dispatch(Msg::ModelsListed(listed));
         }),
         Effect::StoreModel {
@@ -50,8 +50,7 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
                 let stored =
                     model_store::save(&name, &architecture, params, test_accuracy, &saved, &file)
                         .await
-                        .map(|()| name)
-                        .map_err(|e| e.to_string());
+                        .map(|()| name);
                 d.dispatch(Msg::ModelStored(stored));
             })
         }
@@ -61,17 +60,15 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
                     origin: format!("saved model '{name}'"),
                     file,
                 }),
-                Err(e) => d.dispatch(Msg::ModelUnreadable(e.to_string())),
+                Err(e) => d.dispatch(Msg::ModelUnreadable(e)),
             }
         }),
         Effect::DeleteSavedModel(id) => spawn_local(async move {
-            let deleted = model_store::delete(id).await.map_err(|e| e.to_string());
+            let deleted = model_store::delete(id).await;
             d.dispatch(Msg::ModelDeleted(deleted));
         }),
         Effect::Download { file_name, file } => {
-            let done = model_store::download(&file_name, &file)
-                .map(|()| (file_name, file.len()))
-                .map_err(|e| e.to_string());
+            let done = model_store::download(&file_name, &file).map(|()| (file_name, file.len()));
             d.dispatch(Msg::Downloaded(done));
         }
         Effect::Copy { text, target } => copy(d, text, target),
@@ -80,10 +77,14 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
 
 /// Copies `text` to the clipboard and reports whether the browser allowed it.
 fn copy(dispatcher: Dispatcher, text: String, target: CopyTarget) {
-    let Some(window) = web_sys::window() else {
-        return;
+    let navigator = web_sys::window().map(|w| w.navigator());
+    // Outside a secure context there is no navigator.clipboard: calling it would throw.
+    let Some(navigator) =
+        navigator.filter(|n| js_sys::Reflect::has(n, &"clipboard".into()).unwrap_or(false))
+    else {
+        return dispatcher.dispatch(Msg::Copied { target, ok: false });
     };
-    let promise = window.navigator().clipboard().write_text(&text);
+    let promise = navigator.clipboard().write_text(&text);
     spawn_local(async move {
         let ok = JsFuture::from(promise).await.is_ok();
         dispatcher.dispatch(Msg::Copied { target, ok });

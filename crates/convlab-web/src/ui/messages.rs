@@ -4,6 +4,7 @@ use super::editor::Addition;
 use super::host::{HostCommand, HostEvent};
 use super::saved::{SavedModel, Settings};
 use crate::protocol::{FromWorker, ToWorker};
+use crate::WebError;
 
 /// Everything that can happen to the page.
 #[derive(Debug, Clone)]
@@ -52,12 +53,14 @@ pub enum Msg {
         name: String,
     },
     DeleteSavedModel(f64),
-    ModelsListed(Result<Vec<SavedModel>, String>),
-    ModelStored(Result<String, String>),
-    ModelDeleted(Result<(), String>),
+    ModelsListed(Result<Vec<SavedModel>, WebError>),
+    /// The name a model was stored under in IndexedDB.
+    ModelStored(Result<String, WebError>),
+    ModelDeleted(Result<(), WebError>),
     /// A model file could not be read from the disk or from IndexedDB.
-    ModelUnreadable(String),
-    Downloaded(Result<(String, usize), String>),
+    ModelUnreadable(WebError),
+    /// A download offered: its file name and size.
+    Downloaded(Result<(String, usize), WebError>),
     Copied {
         target: CopyTarget,
         ok: bool,

@@ -13,7 +13,7 @@ impl App {
                 self.phase = Phase::Idle;
                 self.data_status = "Loading Fashion-MNIST…".to_string();
                 let folder = self.state.data_url.clone();
-                self.update(super::app::Msg::LoadData { folder })
+                self.load_data(folder, false)
             }
             FromWorker::DataProgress(p) => {
                 self.file_progress
@@ -106,6 +106,12 @@ impl App {
                 labels,
                 trained,
             } => {
+                if self.maps.row >= images.len() {
+                    self.maps.row = 0;
+                }
+                if !maps.iter().any(|m| m.name == self.maps.layer) {
+                    self.maps.layer = String::new();
+                }
                 self.maps.shown = Some(ShownMaps {
                     maps,
                     images,

@@ -159,6 +159,21 @@ fn a_worker_failure_in_every_phase_keeps_the_students_work() {
 }
 
 #[test]
+fn a_data_lock_still_lets_the_page_load_its_dataset() {
+    let mut app = app_with("lock=data");
+    let effects = app.update(Msg::Worker(FromWorker::Ready));
+    assert!(matches!(sends(&effects)[..], [ToWorker::LoadData { .. }]));
+    app.update(Msg::Worker(data_ready()));
+    assert!(!app.enabled(Control::DataLoad) && !app.enabled(Control::DataUrl));
+    assert!(app
+        .update(Msg::LoadData {
+            folder: "elsewhere/".into()
+        })
+        .is_empty());
+    assert!(app.enabled(Control::Train));
+}
+
+#[test]
 fn an_author_lock_holds_in_every_phase() {
     let mut app = idle("lock=model,maps&panels=model,train");
     assert!(!app.enabled(Control::Preset) && !app.enabled(Control::Editor));

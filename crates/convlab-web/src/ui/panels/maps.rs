@@ -27,6 +27,7 @@ pub struct MapsPanel {
     grid_drawn: Cell<(u64, usize)>,
     all_drawn: RefCell<(u64, String, usize)>,
     samples_drawn: Cell<u64>,
+    form_version: Cell<u64>,
 }
 
 impl MapsPanel {
@@ -45,6 +46,7 @@ impl MapsPanel {
             grid_drawn: Cell::new((0, usize::MAX)),
             all_drawn: RefCell::new((0, String::new(), usize::MAX)),
             samples_drawn: Cell::new(0),
+            form_version: Cell::new(0),
         };
         let (d, images) = (dispatcher.clone(), panel.images.clone());
         on(&panel.images, "input", move |_| {
@@ -84,6 +86,10 @@ impl Panel for MapsPanel {
         set_disabled(&self.show, !app.enabled(Control::MapsShow));
         set_disabled(&self.images, !app.enabled(Control::MapsImages));
         set_disabled(&self.filter, !app.enabled(Control::MapsFilter));
+        if self.form_version.replace(app.versions.form) != app.versions.form {
+            self.images.set_value(&app.maps.images_text);
+            self.filter.set_value(&app.maps.filter.to_string());
+        }
         self.render_samples(app);
         let maps = &app.maps;
         let Some(ShownMaps {
@@ -97,10 +103,13 @@ impl Panel for MapsPanel {
             return;
         };
         if shown.is_empty() {
-            set_text(
-                &self.status,
-                "This model has no conv or pool layers: add a Conv2D to see its feature maps.",
-            );
+            let status = match maps.status.as_str() {
+                "" => {
+                    "This model has no conv or pool layers: add a Conv2D to see its feature maps."
+                }
+                status => status,
+            };
+            set_text(&self.status, status);
             self.grid.set_inner_html("");
             self.all.set_inner_html("");
             self.grid_drawn.set((app.versions.maps, maps.filter));

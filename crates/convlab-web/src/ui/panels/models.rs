@@ -84,7 +84,7 @@ impl ModelsPanel {
                 match model_store::picked_file(&input).await {
                     Ok(Some((origin, file))) => d.dispatch(Msg::OpenModel { origin, file }),
                     Ok(None) => {}
-                    Err(e) => d.dispatch(Msg::ModelUnreadable(e.to_string())),
+                    Err(e) => d.dispatch(Msg::ModelUnreadable(e)),
                 }
                 input.set_value("");
             })
