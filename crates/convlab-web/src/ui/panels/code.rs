@@ -2,8 +2,10 @@
 
 use crate::ui::app::{App, Msg};
 use crate::ui::dom::{bind, on, set_text};
+use crate::ui::saved::SavedState;
 use crate::ui::{Dispatcher, Panel};
 use crate::WebError;
+use std::cell::RefCell;
 use web_sys::Element;
 
 const PANEL: &str = "Keras code";
@@ -11,6 +13,8 @@ const PANEL: &str = "Keras code";
 pub struct CodePanel {
     code: Element,
     status: Element,
+    /// The model and settings whose code is shown.
+    shown: RefCell<Option<SavedState>>,
 }
 
 impl CodePanel {
@@ -21,13 +25,17 @@ impl CodePanel {
         Ok(CodePanel {
             code: bind(PANEL, "keras-code")?,
             status: bind(PANEL, "code-status")?,
+            shown: RefCell::new(None),
         })
     }
 }
 
 impl Panel for CodePanel {
     fn render(&self, app: &App) {
-        set_text(&self.code, &app.keras_code());
+        if self.shown.borrow().as_ref() != Some(&app.state) {
+            *self.shown.borrow_mut() = Some(app.state.clone());
+            set_text(&self.code, &app.keras_code());
+        }
         set_text(&self.status, &app.code_status);
     }
 }

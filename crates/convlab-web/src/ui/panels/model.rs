@@ -8,8 +8,8 @@ use crate::ui::dom::{
 use crate::ui::editor::{self, Addition};
 use crate::ui::{Control, Dispatcher, Panel};
 use crate::WebError;
-use convlab_core::Summary;
-use std::cell::Cell;
+use convlab_core::{ModelSpec, Summary};
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlSelectElement};
 
@@ -22,6 +22,9 @@ pub struct ModelPanel {
     error: HtmlElement,
     summary: Element,
     layers_version: Cell<u64>,
+    /// The model and field error last shown: the summary is rebuilt only when they change
+    /// (the panel renders after every message, a hundred times an epoch while training).
+    shown: RefCell<Option<(ModelSpec, Option<String>)>>,
 }
 
 impl ModelPanel {
@@ -33,6 +36,7 @@ impl ModelPanel {
             error: bind(PANEL, "model-error")?,
             summary: bind(PANEL, "summary")?,
             layers_version: Cell::new(0),
+            shown: RefCell::new(None),
         };
         let (d, preset) = (dispatcher.clone(), panel.preset.clone());
         on(&panel.preset, "change", move |_| {
@@ -86,6 +90,14 @@ impl ModelPanel {
 
 impl Panel for ModelPanel {
     fn render(&self, app: &App) {
+        set_disabled(&self.preset, !app.enabled(Control::Preset));
+        set_disabled(&self.editor, !app.enabled(Control::Editor));
+        let now = (app.state.spec.clone(), app.field_error.clone());
+        let layers_changed = self.layers_version.get() != app.versions.layers;
+        if !layers_changed && self.shown.borrow().as_ref() == Some(&now) {
+            return;
+        }
+        *self.shown.borrow_mut() = Some(now);
         let problem = app.model_problem();
         let bad = problem.as_ref().and_then(|p| p.1);
         if self.layers_version.replace(app.versions.layers) != app.versions.layers {
@@ -118,7 +130,5 @@ impl Panel for ModelPanel {
                 }
             }
         }
-        set_disabled(&self.preset, !app.enabled(Control::Preset));
-        set_disabled(&self.editor, !app.enabled(Control::Editor));
     }
 }

@@ -23,6 +23,8 @@ pub struct TrainingPanel {
     accuracy_chart: HtmlCanvasElement,
     log: Element,
     charts_version: Cell<u64>,
+    /// (log length, epochs, memory readings, stopped) of the run last drawn.
+    run_drawn: Cell<Option<(usize, usize, usize, bool)>>,
 }
 
 impl TrainingPanel {
@@ -38,6 +40,7 @@ impl TrainingPanel {
             accuracy_chart: bind(PANEL, "accuracy-chart")?,
             log: bind(PANEL, "epoch-log")?,
             charts_version: Cell::new(0),
+            run_drawn: Cell::new(None),
         };
         let d = dispatcher.clone();
         on(&panel.train, "click", move |_| d.dispatch(Msg::Train));
@@ -103,7 +106,18 @@ impl Panel for TrainingPanel {
         set_disabled(&self.stop, !app.enabled(Control::Stop));
         self.progress.set_value(app.train_progress.clamp(0.0, 1.0));
         set_text(&self.status, &app.train_status);
-        self.render_run(app.run.as_ref());
+        let run = app.run.as_ref();
+        let drawn = run.map_or((0, 0, 0, false), |r| {
+            (
+                r.log.len(),
+                r.history.len(),
+                r.memory.len(),
+                r.stop.is_some(),
+            )
+        });
+        if self.run_drawn.replace(Some(drawn)) != Some(drawn) {
+            self.render_run(run);
+        }
         if self.charts_version.replace(app.versions.charts) != app.versions.charts {
             let (history, epochs) = match &app.run {
                 Some(run) => (&run.history[..], run.epochs),
