@@ -28,7 +28,17 @@ pub fn set_text(element: &Element, text: &str) {
 /// Shows `message` in the error element, or hides it for `None`.
 pub fn show_error(element: &HtmlElement, message: Option<&str>) {
     set_text(element, message.unwrap_or(""));
-    element.set_hidden(message.is_none());
+    if element.hidden() != message.is_none() {
+        element.set_hidden(message.is_none());
+    }
+}
+
+/// Fills a progress bar to `fraction` (0 to 1), touching the page only when it moved.
+pub fn set_progress(progress: &web_sys::HtmlProgressElement, fraction: f64) {
+    let fraction = fraction.clamp(0.0, 1.0);
+    if progress.value() != fraction {
+        progress.set_value(fraction);
+    }
 }
 
 pub fn set_disabled(element: &Element, disabled: bool) {

@@ -1,7 +1,7 @@
 //! Fashion-MNIST (section 1): where the dataset comes from, its download progress and errors.
 
 use crate::ui::app::{App, Msg};
-use crate::ui::dom::{bind, on, set_disabled, set_text, show_error};
+use crate::ui::dom::{bind, on, set_disabled, set_progress, set_text, show_error};
 use crate::ui::{Control, Dispatcher, Panel};
 use crate::WebError;
 use std::cell::Cell;
@@ -44,7 +44,7 @@ impl Panel for DataPanel {
             self.url.set_value(&app.state.data_url);
         }
         set_text(&self.status, &app.data_status);
-        self.progress.set_value(app.data_progress.clamp(0.0, 1.0));
+        set_progress(&self.progress, app.data_progress);
         show_error(&self.error, app.data_error.as_deref());
         set_disabled(&self.url, !app.enabled(Control::DataUrl));
         set_disabled(&self.load, !app.enabled(Control::DataLoad));

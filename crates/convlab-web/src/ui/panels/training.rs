@@ -3,7 +3,7 @@
 
 use crate::ui::app::{App, Msg, Run};
 use crate::ui::charts::{self, Metric};
-use crate::ui::dom::{bind, on, set_disabled, set_text};
+use crate::ui::dom::{bind, on, set_disabled, set_progress, set_text};
 use crate::ui::{Control, Dispatcher, Panel};
 use crate::WebError;
 use maud::html;
@@ -104,7 +104,7 @@ impl Panel for TrainingPanel {
     fn render(&self, app: &App) {
         set_disabled(&self.train, !app.enabled(Control::Train));
         set_disabled(&self.stop, !app.enabled(Control::Stop));
-        self.progress.set_value(app.train_progress.clamp(0.0, 1.0));
+        set_progress(&self.progress, app.train_progress);
         set_text(&self.status, &app.train_status);
         let run = app.run.as_ref();
         let drawn = run.map_or((0, 0, 0, false), |r| {
