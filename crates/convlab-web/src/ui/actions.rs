@@ -7,7 +7,7 @@ use super::messages::Effect;
 use super::saved::SavedState;
 use super::{editor, setup, Control};
 use crate::protocol::{Destination, ToWorker};
-use convlab_core::{keras_code, ModelSpec, PRESET_NAMES};
+use convlab_core::{keras_code, ModelSpec};
 
 impl App {
     /// The Keras code of the current model and settings, as the notebook's cells write it.
@@ -39,11 +39,7 @@ impl App {
 
     /// Names the lab cell the edited model now is, or "custom".
     pub(super) fn mark_custom(&mut self) {
-        self.state.preset = PRESET_NAMES
-            .iter()
-            .find(|name| ModelSpec::preset(name).as_ref() == Some(&self.state.spec))
-            .map_or("custom", |name| *name)
-            .to_string();
+        self.state.preset = super::saved::preset_of(&self.state.spec);
     }
 
     /// Why the model cannot be built, and the layer to highlight.

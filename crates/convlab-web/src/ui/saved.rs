@@ -88,6 +88,15 @@ impl Settings {
     }
 }
 
+/// The lab cell (preset name) `spec` is, or "custom".
+pub fn preset_of(spec: &ModelSpec) -> String {
+    convlab_core::PRESET_NAMES
+        .iter()
+        .find(|name| ModelSpec::preset(name).as_ref() == Some(spec))
+        .map_or("custom", |name| *name)
+        .to_string()
+}
+
 /// Everything the student set up, saved in local storage on every change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -172,11 +172,7 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
     if let Some(text) = get("layers") {
         match ModelSpec::parse_text(text) {
             Ok(spec) => {
-                state.preset = PRESET_NAMES
-                    .iter()
-                    .find(|name| ModelSpec::preset(name).as_ref() == Some(&spec))
-                    .map_or("custom", |name| *name)
-                    .to_string();
+                state.preset = super::saved::preset_of(&spec);
                 state.spec = spec;
             }
             Err(e) => problems.push(format!("URL parameter layers: {e}")),
