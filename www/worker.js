@@ -5,6 +5,28 @@
 // browsers without WebGPU never download it). Otherwise, or if that build fails to load, it
 // runs the CPU module and leaves the reason in `convlabCpuReason`, which the backend badge
 // shows. Either module's start function sees a worker scope and serves the page from then on.
+// A worker that dies must say so: an error or a rejected promise that reaches this scope (a
+// wasm trap, an out-of-memory abort, a failed import) becomes the page's `crashed` reply (the
+// typed FromWorker::Crashed), and the page starts a fresh worker. A Rust panic is reported
+// by the module's own panic hook first.
+const crashed = (message) => self.postMessage({ reply: 'crashed', data: { message: `the training worker stopped: ${message}` } });
+self.addEventListener('error', (event) => crashed(event.message || String(event.error)));
+self.addEventListener('unhandledrejection', (event) => crashed(String(event.reason)));
+
+// burn-wgpu asks for its device inside the WebGPU module; keep it and watch its `lost`
+// promise (a GPU reset, a driver crash, destroy()), whose reason the worker reports.
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    self.convlabGpuDevice = device;
+    device.lost.then((info) => {
+      self.convlabGpuLost ??= info.message ? `${info.reason}: ${info.message}` : `${info.reason}`;
+    });
+    return device;
+  };
+}
+
 self.onmessage = async (event) => {
   self.onmessage = null;
   const { module, webgpu } = event.data;

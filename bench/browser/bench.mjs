@@ -47,6 +47,12 @@ async function convlab(webgpu, batch) {
   const b = await browser(webgpu);
   try {
     const page = await (await b.newContext()).newPage();
+    // The worker logs each epoch's checkpoint (console.debug): its size and how long it took.
+    const checkpoints = [];
+    page.on('console', (m) => {
+      const x = m.text().match(/^convlab checkpoint: epochs (\d+), (\d+) bytes, ([\d.]+) ms/);
+      if (x) checkpoints.push({ epochs: Number(x[1]), bytes: Number(x[2]), ms: Number(x[3]) });
+    });
     const url = `${server.url}?data=/fixtures/`;
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
@@ -100,7 +106,14 @@ async function convlab(webgpu, batch) {
     const sps = (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0);
     const test = (await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1];
     const backend = (await page.locator('#backend').textContent()).replace('Backend: ', '');
-    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, accuracy: Number(test) };
+    // The checkpoints of this run (the reload's), against its steady epochs' mean.
+    const taken = checkpoints.slice(-seconds.length);
+    const checkpoint = taken.length ? {
+      ms: median(taken.map((c) => c.ms)),
+      bytes: taken[0].bytes,
+      share: median(taken.map((c) => c.ms)) / (1000 * steady.reduce((a, c) => a + c, 0) / steady.length),
+    } : undefined;
+    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, accuracy: Number(test), checkpoint };
   } finally {
     await b.close();
   }
@@ -184,6 +197,7 @@ for (const batch of BATCHES) {
     const ok = results.filter((r) => !r.error);
     rows.push(ok.length
       ? { batch, name, backend: ok[0].backend, sps: median(ok.map((r) => r.sps)), firstStep: median(ok.map((r) => r.firstStep)), accuracy: median(ok.map((r) => r.accuracy)), runs: ok.length,
+          checkpoint: ok[0].checkpoint && { ms: median(ok.map((r) => r.checkpoint.ms)), bytes: ok[0].checkpoint.bytes, share: median(ok.map((r) => r.checkpoint.share)) },
           cold: ok[0].cold && Object.fromEntries(Object.keys(ok[0].cold).map((k) => [k, median(ok.map((r) => r.cold[k]))])) }
       : { batch, name, error: results[0].error });
   }
@@ -213,6 +227,16 @@ if (colds.length) {
   const ms = (v) => (Number.isFinite(v) ? Math.round(v) : '–');
   for (const r of colds) {
     console.log(`| ${r.batch} | ${r.name} | ${ms(r.cold.worker)} | ${ms(r.cold.data)} | ${ms(r.cold.backend)} | ${ms(r.cold.step)} |`);
+  }
+}
+
+const checkpointed = rows.filter((r) => r.checkpoint);
+if (checkpointed.length) {
+  console.log('\nconvlab\'s checkpoint at each epoch end (weights and Adam state read back to the CPU side; medians):\n');
+  console.log('| batch | trainer | checkpoint size | time per checkpoint (ms) | share of a steady epoch |');
+  console.log('|---|---|---|---|---|');
+  for (const r of checkpointed) {
+    console.log(`| ${r.batch} | ${r.name} | ${(r.checkpoint.bytes / 1e6).toFixed(2)} MB | ${r.checkpoint.ms.toFixed(1)} | ${(r.checkpoint.share * 100).toFixed(2)}% |`);
   }
 }
 

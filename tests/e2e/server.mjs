@@ -15,7 +15,9 @@ const TYPES = {
   '.png': 'image/png',
 };
 
-/** Serves `roots` (URL prefix -> folder) on 127.0.0.1 at a free port; resolves to {url, close}. */
+/** Serves `roots` (URL prefix -> folder, or -> a function `(req, res, rest)` that answers the
+ * request itself: bad servers for the tests) on 127.0.0.1 at a free port; resolves to
+ * {url, close}. */
 export function serve(roots) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -24,6 +26,10 @@ export function serve(roots) {
       .find((p) => path.startsWith(p));
     if (prefix === undefined) {
       res.writeHead(404).end('not found');
+      return;
+    }
+    if (typeof roots[prefix] === 'function') {
+      roots[prefix](req, res, path.slice(prefix.length));
       return;
     }
     const root = resolve(roots[prefix]);

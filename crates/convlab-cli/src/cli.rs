@@ -1,6 +1,9 @@
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use convlab_core::limits::allowed;
+use convlab_core::summary::human_bytes;
+use convlab_core::MEMORY_BUDGET;
 use convlab_core::{
     evaluate, keras_code, model_file, Backend, BackendKind, Dataset, EarlyStoppingConfig,
     ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, PRESET_NAMES,
@@ -8,6 +11,9 @@ use convlab_core::{
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Training images in Fashion-MNIST.
+const FULL_TRAIN_SET: usize = 60_000;
 
 /// Where Debian's `dataset-fashion-mnist` package puts the files.
 const DEFAULT_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -69,19 +75,19 @@ enum Command {
     Train {
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = number::<usize>("epochs"), allow_negative_numbers = true)]
         epochs: usize,
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 32, value_parser = number::<usize>("batch_size"), allow_negative_numbers = true)]
         batch_size: usize,
-        #[arg(long, default_value_t = 1e-3)]
+        #[arg(long, default_value_t = 1e-3, value_parser = number::<f64>("learning_rate"), allow_negative_numbers = true)]
         learning_rate: f64,
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = 42, value_parser = number::<u64>("seed"), allow_negative_numbers = true)]
         seed: u64,
         /// Train on the first N training images only.
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one("limit"), allow_negative_numbers = true)]
         limit: Option<usize>,
         /// Evaluate on the first N test images only.
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one("test_limit"), allow_negative_numbers = true)]
         test_limit: Option<usize>,
         /// Folder with the four Fashion-MNIST IDX files (.gz).
         #[arg(long, default_value = DEFAULT_DATA_DIR)]
@@ -89,17 +95,17 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         backend: BackendKind,
         /// The lab's callback: stop at an epoch end once the loss is below X.
-        #[arg(long, value_name = "X", num_args = 0..=1, default_missing_value = "0.01")]
+        #[arg(long, value_name = "X", num_args = 0..=1, default_missing_value = "0.01", value_parser = number::<f32>("stop_at_loss"), allow_negative_numbers = true)]
         stop_at_loss: Option<f32>,
         /// Hold out this fraction of the training images for validation.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = number::<f32>("validation_split"), allow_negative_numbers = true)]
         validation_split: f32,
         /// EarlyStopping: loss, val_loss, accuracy or val_accuracy.
         #[arg(long)]
         early_stopping: Option<String>,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = number::<usize>("patience"), allow_negative_numbers = true)]
         patience: usize,
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = number::<f32>("min_delta"), allow_negative_numbers = true)]
         min_delta: f32,
         #[arg(long)]
         restore_best_weights: bool,
@@ -128,9 +134,9 @@ enum Command {
     Keras {
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = number::<usize>("epochs"), allow_negative_numbers = true)]
         epochs: usize,
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 32, value_parser = number::<usize>("batch_size"), allow_negative_numbers = true)]
         batch_size: usize,
     },
     /// Write the first N training and test examples as IDX .gz files (test fixtures).
@@ -153,6 +159,29 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A numeric option's parser: a value that is not a number of its type (text, a negative
+/// count, `1e3` for a whole number) is refused with what `setting` allows; one that parses
+/// but is out of range is refused by `TrainConfig::validate`, naming the setting.
+fn number<T: std::str::FromStr>(
+    setting: &'static str,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        text.trim()
+            .parse()
+            .map_err(|_| format!("'{text}' is not {}", allowed(setting)))
+    }
+}
+
+/// A count of images: a whole number of at least 1.
+fn at_least_one(
+    setting: &'static str,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text| match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{text}' is not {}", allowed(setting))),
     }
 }
 
@@ -180,7 +209,10 @@ fn run(args: Args) -> Result<()> {
                 ..TrainConfig::default()
             };
             let spec = model.spec()?;
-            spec.infer()?;
+            // The settings and the memory as for a run on the whole training set.
+            config
+                .check_training(&spec, FULL_TRAIN_SET)
+                .map_err(|e| anyhow!("{e}"))?;
             print!("{}", keras_code(&spec, &config, None));
             Ok(())
         }
@@ -303,8 +335,17 @@ fn train_and_report(
     json: bool,
     save: Option<&Path>,
 ) -> Result<()> {
+    // Settings, stack and memory, before any tensor exists. Its message already holds the
+    // cause, which `{:#}` would repeat.
+    let estimate = config
+        .check_training(spec, train.len())
+        .map_err(|e| anyhow!("{e}"))?;
     if !json {
         print!("{}", Summary::of(spec)?.to_table("sequential"));
+        println!(
+            "Memory to train: {estimate}, of a {} budget",
+            human_bytes(MEMORY_BUDGET)
+        );
     }
     let backend = convlab_core::block_on(Backend::choose(backend));
     let mut trainer = Trainer::new(spec, config, train, backend.device.clone())?;
@@ -377,6 +418,8 @@ fn train_and_report(
             TrainEvent::Finished(e) => {
                 println!("Test: loss: {:.4} - accuracy: {:.4}", e.loss, e.accuracy);
             }
+            // The CLI neither asks for checkpoints nor resumes.
+            TrainEvent::Checkpoint(_) | TrainEvent::Resumed { .. } => {}
         }
     };
     let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;

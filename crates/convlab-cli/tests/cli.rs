@@ -54,6 +54,10 @@ fn train_logs_epochs_and_evaluates() {
     let text = stdout(&out);
     assert!(text.contains("Backend: CPU (burn-flex)"), "{text}");
     assert!(text.contains("Training on 1000 images"), "{text}");
+    assert!(
+        text.contains("Memory to train: about ") && text.contains("of a 2.00 GB budget"),
+        "{text}"
+    );
     assert!(text.contains("Epoch 2/2"), "{text}");
     assert!(text.contains(" - loss: "), "{text}");
     // The lab's callback is on (0.01) but not reached in 2 epochs.
@@ -207,4 +211,173 @@ fn keras_prints_the_notebook_code() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn stacks_that_cannot_fit_or_are_absurd_are_refused_naming_the_layer() {
+    let data = fixture();
+    let dir = std::env::temp_dir().join(format!("convlab-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let many = dir.join("many.json");
+    let layer = r#"{"type": "Flatten"}"#;
+    std::fs::write(
+        &many,
+        format!(r#"{{"layers": [{}]}}"#, vec![layer; 500].join(",")),
+    )
+    .unwrap();
+    let negative = dir.join("negative.json");
+    std::fs::write(
+        &negative,
+        r#"{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": -5}]}"#,
+    )
+    .unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--layers", "conv:32:30,flatten,dense:10:softmax"],
+            "layer 0 (Conv2D): kernel 30x30 does not fit the 28x28 input (input (None, 28, 28, 1))",
+        ),
+        (
+            vec!["--layers", "conv:1000000000,flatten,dense:10:softmax"],
+            "layer 0 (Conv2D): filters must be between 1 and 1024, got 1000000000",
+        ),
+        (
+            vec!["--layers", "flatten,dense:1000000000,dense:10"],
+            "layer 1 (Dense): units must be between 1 and 8192, got 1000000000",
+        ),
+        (
+            vec!["--layers", "flatten,dense:-5"],
+            "--layers: layer 1 'dense:-5': units '-5' is not a whole number from 1 to 8192",
+        ),
+        (
+            vec!["--layers", "conv2d:1e9"],
+            "--layers: layer 0 'conv2d:1e9': filters '1e9' is not a whole number from 1 to 1024",
+        ),
+        (
+            vec!["--layers", "dense -5"],
+            "--layers: layer 0 'dense -5': unknown layer 'dense -5'",
+        ),
+        (
+            vec!["--model", many.to_str().unwrap()],
+            "many.json: the model has 500 layers; at most 64 are allowed",
+        ),
+        (
+            vec!["--model", negative.to_str().unwrap()],
+            "negative.json: model spec is not valid JSON: layer 1: invalid value: integer `-5`",
+        ),
+    ];
+    for (args, message) in cases {
+        for command in ["summary", "train"] {
+            let mut all = vec![command];
+            all.extend(&args);
+            if command == "train" {
+                all.extend(["--data", &data]);
+            }
+            let out = convlab(&all);
+            assert!(!out.status.success(), "{all:?}");
+            assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+            assert!(!stdout(&out).contains("Backend:"), "nothing was trained");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_model_too_large_to_train_is_refused_with_its_memory_estimate() {
+    let data = fixture();
+    // Fine at batch 1 for training, but an evaluation pass over 500 images of two
+    // 28x28x1024 maps is 3 GB: refused before any tensor, with the estimate in parts.
+    let out = convlab(&[
+        "train",
+        "--layers",
+        "conv:1024:1,conv:1024:1,pool:2,flatten,dense:10:softmax",
+        "--batch-size",
+        "1",
+        "--data",
+        &data,
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: invalid model: training at batch 1 needs about 3.13 GB (weights"),
+        "{err}"
+    );
+    for part in [
+        "Adam state",
+        "evaluation pass 2.99 GB",
+        "more than the 2.00 GB budget",
+        "use a smaller batch size",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert_eq!(err.matches("needs about").count(), 1, "said once: {err}");
+    assert!(!stdout(&out).contains("Backend:"), "nothing was trained");
+    // The lab's widest CNN at the largest batch, as the Keras code of a full run.
+    let out = convlab(&["keras", "--preset", "cnn-64", "--batch-size", "8192"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("training at batch 8192 needs about 3.94 GB"),
+        "{}",
+        stderr(&out)
+    );
+    // On the 3,000 fixture images a batch of 8192 is one batch of 3,000 (as in Keras).
+    let out = convlab(&[
+        "train",
+        "--preset",
+        "dnn",
+        "--batch-size",
+        "8192",
+        "--epochs",
+        "1",
+        "--data",
+        &data,
+        "--test-limit",
+        "100",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("activations 21.10 MB at batch 3000"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn settings_out_of_range_name_the_option_and_its_range() {
+    let data = fixture();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--epochs", "-5"], "invalid value '-5' for '--epochs <EPOCHS>': '-5' is not a whole number from 1 to 1000"),
+        (&["--epochs", "1e3"], "'1e3' is not a whole number from 1 to 1000"),
+        (&["--epochs", "0"], "invalid setting epochs: must be between 1 and 1000, got 0"),
+        (&["--epochs", "1000000000"], "invalid setting epochs: must be between 1 and 1000, got 1000000000"),
+        (&["--batch-size", "lots"], "invalid value 'lots' for '--batch-size <BATCH_SIZE>': 'lots' is not a whole number from 1 to 8192"),
+        (&["--batch-size", "100000"], "invalid setting batch_size: must be between 1 and 8192, got 100000"),
+        (&["--learning-rate", "abc"], "'abc' is not a number greater than 0"),
+        (&["--learning-rate", "-1"], "invalid setting learning_rate: must be a finite number greater than 0, got -1"),
+        (&["--learning-rate", "0"], "invalid setting learning_rate: must be a finite number greater than 0, got 0"),
+        (&["--learning-rate", "NaN"], "invalid setting learning_rate: must be a finite number greater than 0, got NaN"),
+        (&["--learning-rate", "inf"], "invalid setting learning_rate: must be a finite number greater than 0, got inf"),
+        (&["--validation-split", "1.5"], "invalid setting validation_split: must be in [0, 1), got 1.5"),
+        (&["--validation-split", "-0.1"], "invalid setting validation_split: must be in [0, 1), got -0.1"),
+        (&["--validation-split", "NaN"], "invalid setting validation_split: must be in [0, 1), got NaN"),
+        (&["--stop-at-loss", "-1"], "invalid setting stop_at_loss: must be a finite number greater than 0, got -1"),
+        (&["--stop-at-loss", "x"], "'x' is not a number greater than 0"),
+        (&["--limit", "0"], "invalid value '0' for '--limit <LIMIT>': '0' is not a whole number of at least 1"),
+        (&["--test-limit", "-3"], "'-3' is not a whole number of at least 1"),
+        (&["--seed", "-1"], "'-1' is not a whole number from 0 to 18446744073709551615"),
+        (&["--early-stopping", "loss", "--patience", "-1"], "'-1' is not a whole number from 0 to 1000"),
+        (&["--early-stopping", "loss", "--patience", "5000"], "invalid setting early_stopping.patience: must be between 0 and 1000, got 5000"),
+        (&["--early-stopping", "loss", "--min-delta", "-0.5"], "invalid setting early_stopping.min_delta: must be a finite number of 0 or more, got -0.5"),
+        (&["--early-stopping", "val_loss"], "invalid setting early_stopping.monitor: val_loss needs a validation split greater than 0"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["train", "--preset", "dnn", "--data", &data];
+        all.extend(args.iter());
+        let out = convlab(&all);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stdout(&out).contains("Backend:"),
+            "{args:?}: nothing was trained"
+        );
+    }
 }

@@ -1,7 +1,6 @@
 //! Fashion-MNIST from IDX files (raw or gzipped). Works on bytes, so the same code reads files
 //! natively and buffers fetched by the browser.
 
-use flate2::read::GzDecoder;
 use std::io::Read;
 
 /// Side of every image, in pixels.
@@ -37,15 +36,22 @@ pub enum DataError {
         file: String,
         source: std::io::Error,
     },
-    #[error("{file}: gzip stream is corrupt or truncated: {source}")]
+    /// `offset` is where in the compressed file the decoder stopped.
+    #[error("{file}: at byte {offset} of {len}: gzip stream is corrupt or truncated: {source}")]
     Gzip {
         file: String,
+        offset: usize,
+        len: usize,
         source: std::io::Error,
     },
-    #[error("{file}: at byte {offset}: {problem}")]
+    #[error("{file}: at byte {offset}: gzip data unpacks to more than {} MB, more than any IDX file convlab reads", MAX_UNPACKED >> 20)]
+    TooLarge { file: String, offset: usize },
+    /// `offset` counts in the unpacked data when the file was gzipped (`gunzipped`).
+    #[error("{file}: at byte {offset}{}: {problem}", if *.gunzipped { " of the unpacked data" } else { "" })]
     Format {
         file: String,
         offset: usize,
+        gunzipped: bool,
         problem: String,
     },
     #[error("{images} has {image_count} images but {labels} has {label_count} labels")]
@@ -57,20 +63,75 @@ pub enum DataError {
     },
 }
 
+/// The most bytes a gzipped data file may unpack to: Fashion-MNIST's largest file (the
+/// training images) is 47 MB unpacked; a "gzip bomb" is refused before it fills the memory.
+pub const MAX_UNPACKED: usize = 256 << 20;
+
 /// Undoes gzip when the bytes start with its magic number; returns raw bytes unchanged.
 pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        GzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|source| DataError::Gzip {
-                file: file.to_string(),
-                source,
-            })?;
-        Ok(out)
-    } else {
-        Ok(bytes.to_vec())
+    if !is_gzip(bytes) {
+        return Ok(bytes.to_vec());
     }
+    // The buffered decoder reads straight from the slice, so what is left of it says how far
+    // into the compressed file the decoder got.
+    let mut decoder = flate2::bufread::GzDecoder::new(bytes);
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(MAX_UNPACKED));
+    let read = (&mut decoder)
+        .take(MAX_UNPACKED as u64 + 1)
+        .read_to_end(&mut out);
+    let offset = bytes.len() - decoder.get_ref().len();
+    match read {
+        Err(source) => Err(DataError::Gzip {
+            file: file.to_string(),
+            offset,
+            len: bytes.len(),
+            source,
+        }),
+        Ok(_) if out.len() > MAX_UNPACKED => Err(DataError::TooLarge {
+            file: file.to_string(),
+            offset,
+        }),
+        Ok(_) => Ok(out),
+    }
+}
+
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// The first bytes of a file that is text (an HTML error page, a directory listing), quoted,
+/// so that a message can say what the file is instead of an IDX file.
+fn text_start(bytes: &[u8]) -> Option<String> {
+    let start = &bytes[..bytes.len().min(40)];
+    // A cut through a multi-byte character at the end is still text.
+    let text = match std::str::from_utf8(start) {
+        Ok(text) => text,
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&start[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    let text = text.trim_start();
+    let printable = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_control() || c.is_ascii_whitespace());
+    printable.then(|| {
+        let line: String = text
+            .split(['\n', '\r'])
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(30)
+            .collect();
+        let html = text.starts_with('<');
+        format!(
+            "it is text, not an IDX file: it starts with \"{line}\"{}",
+            if html {
+                " (an HTML page: the wrong folder, or a server's error page?)"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
 /// Parses an unsigned-byte IDX array with `expected_dims` dimensions; returns its
@@ -78,13 +139,18 @@ pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
 fn parse_idx<'a>(
     file: &str,
     bytes: &'a [u8],
+    gunzipped: bool,
     expected_dims: u8,
 ) -> Result<(Vec<usize>, &'a [u8]), DataError> {
     let fail = |offset: usize, problem: String| DataError::Format {
         file: file.to_string(),
         offset,
+        gunzipped,
         problem,
     };
+    if let Some(text) = text_start(bytes) {
+        return Err(fail(0, text));
+    }
     if bytes.len() < 4 {
         return Err(fail(
             0,
@@ -113,11 +179,18 @@ fn parse_idx<'a>(
         ));
     }
     if bytes[3] != expected_dims {
+        let kind = |dims: u8| match dims {
+            1 => " (a label file)",
+            3 => " (an image file)",
+            _ => "",
+        };
         return Err(fail(
             3,
             format!(
-                "IDX array has {} dimensions, expected {expected_dims}",
-                bytes[3]
+                "IDX array has {} dimensions{}, expected {expected_dims}{}",
+                bytes[3],
+                kind(bytes[3]),
+                kind(expected_dims)
             ),
         ));
     }
@@ -166,11 +239,12 @@ impl Dataset {
         labels: &[u8],
     ) -> Result<Dataset, DataError> {
         let image_bytes = maybe_gunzip(images_name, images)?;
-        let (dims, pixels) = parse_idx(images_name, &image_bytes, 3)?;
+        let (dims, pixels) = parse_idx(images_name, &image_bytes, is_gzip(images), 3)?;
         if dims[1] != IMAGE_SIDE || dims[2] != IMAGE_SIDE {
             return Err(DataError::Format {
                 file: images_name.to_string(),
                 offset: 8,
+                gunzipped: is_gzip(images),
                 problem: format!(
                     "images are {}x{}, expected {IMAGE_SIDE}x{IMAGE_SIDE}",
                     dims[1], dims[2]
@@ -178,7 +252,7 @@ impl Dataset {
             });
         }
         let label_bytes = maybe_gunzip(labels_name, labels)?;
-        let (label_dims, label_data) = parse_idx(labels_name, &label_bytes, 1)?;
+        let (label_dims, label_data) = parse_idx(labels_name, &label_bytes, is_gzip(labels), 1)?;
         if label_dims[0] != dims[0] {
             return Err(DataError::CountMismatch {
                 images: images_name.to_string(),
@@ -191,6 +265,7 @@ impl Dataset {
             return Err(DataError::Format {
                 file: labels_name.to_string(),
                 offset: 8 + pos,
+                gunzipped: is_gzip(labels),
                 problem: format!("label {} is not a class 0-9", label_data[pos]),
             });
         }

@@ -2,9 +2,11 @@
 //! the CLI and the browser crate drive it through [`train::Trainer`] and its events.
 
 pub mod backend;
+pub mod checkpoint;
 pub mod data;
 pub mod features;
 pub mod keras;
+pub mod limits;
 pub mod model;
 pub mod model_file;
 pub mod spec;
@@ -12,9 +14,11 @@ pub mod summary;
 pub mod train;
 
 pub use backend::{Backend, BackendError, BackendKind};
+pub use checkpoint::{Checkpoint, CheckpointError};
 pub use data::{DataError, Dataset, CLASS_NAMES};
 pub use features::{feature_maps, FeatureMaps};
 pub use keras::keras_code;
+pub use limits::{MemoryEstimate, MEMORY_BUDGET};
 pub use model::Sequential;
 pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};

@@ -17,9 +17,9 @@
 use crate::model::Sequential;
 use crate::spec::{ModelSpec, SpecError};
 use crate::train::TrainConfig;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::store::{ModuleRecord, RecordError};
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"CONVLABM";
@@ -116,65 +116,29 @@ pub async fn save(model: &Sequential, header: &ModelHeader) -> Result<Vec<u8>, M
 /// synchronously, which WebGPU in a browser cannot do; this reads them all in one
 /// asynchronous read-back instead, in the order the module visits them.
 async fn on_cpu(model: &Sequential) -> Result<Sequential, ModelFileError> {
-    struct Collect(Vec<Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let value = param.val();
-            let len = value.shape().num_elements();
-            self.0.push(value.reshape([len]));
-        }
-    }
-    struct Fill {
-        values: Vec<f32>,
-        at: usize,
-        device: Device,
-    }
-    impl ModuleMapper for Fill {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let shape = param.lazy_shape();
-            let len = shape.num_elements();
-            let values = self.values[self.at..self.at + len].to_vec();
-            self.at += len;
-            let device = self.device.clone();
-            param.map(|_| {
-                Tensor::<1>::from_data(TensorData::new(values, [len]), &device).reshape(shape)
-            })
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    model.visit(&mut collect);
-    let values = Tensor::cat(collect.0, 0)
-        .into_data_async()
+    let problem = |e: &dyn std::fmt::Display| ModelFileError::ReadBack {
+        problem: e.to_string(),
+    };
+    let values = crate::checkpoint::read_weights(model)
         .await
-        .map_err(|e| ModelFileError::ReadBack {
-            problem: e.to_string(),
-        })?
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| ModelFileError::ReadBack {
-            problem: e.to_string(),
-        })?;
+        .map_err(|e| problem(&e))?;
     let device = Device::flex();
     let fresh = Sequential::new(model.spec(), &device)?;
-    let mut fill = Fill {
-        values,
-        at: 0,
-        device,
-    };
-    let copy = fresh.map(&mut fill);
-    debug_assert_eq!(fill.at, fill.values.len(), "every weight was copied");
-    Ok(copy)
+    crate::checkpoint::with_weights(fresh, &values, &device).map_err(|e| problem(&e))
 }
 
 /// Reads a `.convlab` file and rebuilds its model on `device` (an autodiff device to train
 /// it further, a plain one to evaluate).
 pub fn load(file: &[u8], device: &Device) -> Result<(Sequential, ModelHeader), ModelFileError> {
     let (header, weights_at) = split(file)?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(file[weights_at..].to_vec()))
-        .map_err(|e| ModelFileError::Weights {
+    // Shared: the record and the check below read the same bytes without a copy.
+    let weights = Bytes::from_bytes_vec(file[weights_at..].to_vec()).shared();
+    let record =
+        ModuleRecord::from_bytes(weights.clone()).map_err(|e| ModelFileError::Weights {
             offset: weights_at,
             problem: record_problem(e),
         })?;
+    check_dtypes(weights, weights_at, &header.spec)?;
     let fresh = Sequential::new(&header.spec, device)?;
     let model = fresh
         .try_load_record(record)
@@ -182,6 +146,22 @@ pub fn load(file: &[u8], device: &Device) -> Result<(Sequential, ModelHeader), M
             problem: name_layers(&record_problem(e), &header.spec),
         })?;
     Ok((model, header))
+}
+
+/// convlab writes f32 weights. burn panics when it loads a record's tensor of another kind
+/// (integers, booleans, quantized values) into a float parameter, so those are refused first.
+fn check_dtypes(weights: Bytes, offset: usize, spec: &ModelSpec) -> Result<(), ModelFileError> {
+    let problem = |problem: String| ModelFileError::Weights { offset, problem };
+    let tensors = burn_pack::Reader::from_bytes(weights)
+        .and_then(burn_pack::Reader::into_tensors)
+        .map_err(|e| problem(e.to_string()))?;
+    match tensors.iter().find(|t| t.dtype != burn_pack::DType::F32) {
+        Some(tensor) => Err(problem(name_layers(
+            &format!("{} holds {:?} values, not f32", tensor.name, tensor.dtype),
+            spec,
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Checks the preamble and parses the header; returns it and where the weights start.
@@ -217,6 +197,8 @@ fn split(file: &[u8]) -> Result<(ModelHeader, usize), ModelFileError> {
             problem: e.to_string(),
         })?;
     header.spec.infer()?;
+    // A forged header must not make evaluation allocate more than a page can hold.
+    header.spec.check_memory(1)?;
     Ok((header, HEADER_OFFSET + claimed))
 }
 
@@ -272,6 +254,27 @@ mod tests {
         device.seed(seed);
         let model = Sequential::new(&spec, &device).unwrap();
         (model, ModelHeader::new(spec, None))
+    }
+
+    /// Found by fuzzing (crates/convlab-fuzz): a weight stored as integers made burn panic
+    /// ("Expected float dtype, got U32") instead of refusing the file.
+    #[test]
+    fn weights_that_are_not_floats_are_refused_naming_the_layer() {
+        let (model, header) = cnn("cnn-16", 3);
+        let mut file = crate::block_on(save(&model, &header)).unwrap();
+        // The first tensor's dtype in the burnpack metadata (CBOR text "F32") becomes "U32":
+        // same element size, so only the kind is wrong.
+        let at = file
+            .windows(4)
+            .position(|w| w == b"\x63F32")
+            .expect("an f32 dtype");
+        file[at + 1] = b'U';
+        let message = load(&file, &Device::flex()).err().unwrap().to_string();
+        assert!(
+            message.starts_with("damaged model file: the weights at byte")
+                && message.contains("layer 0 (Conv2D) bias holds U32 values, not f32"),
+            "{message}"
+        );
     }
 
     #[test]

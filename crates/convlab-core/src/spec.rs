@@ -2,13 +2,14 @@
 //! lab's `tf.keras.models.Sequential([...])`, with shape inference that refuses impossible
 //! stacks before burn ever sees them.
 
+use crate::data::IMAGE_SIDE;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Height, width and channels of every input image (Fashion-MNIST).
 pub const INPUT_SHAPE: Shape = Shape::Image {
-    height: 28,
-    width: 28,
+    height: IMAGE_SIDE,
+    width: IMAGE_SIDE,
     channels: 1,
 };
 
@@ -102,13 +103,14 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// Elements of one example (saturating: a shape built by hand cannot overflow it).
     pub fn num_elements(self) -> usize {
         match self {
             Shape::Image {
                 height,
                 width,
                 channels,
-            } => height * width * channels,
+            } => height.saturating_mul(width).saturating_mul(channels),
             Shape::Vector { len } => len,
         }
     }
@@ -152,6 +154,12 @@ pub enum SpecError {
     WrongOutput { output: String },
     #[error("the model has {params} parameters; at most {MAX_PARAMS} are allowed")]
     TooManyParams { params: u64 },
+    /// Training would need more memory than the budget (see [`crate::limits`]).
+    #[error("{}", .estimate.too_large(*.budget))]
+    TooLarge {
+        estimate: crate::limits::MemoryEstimate,
+        budget: u64,
+    },
     /// An item of the text form (`conv:32:3:relu,...`) that does not parse.
     #[error("layer {index} '{item}': {problem}")]
     Text {
@@ -394,12 +402,16 @@ impl ModelSpec {
                 problem,
             };
             let parts: Vec<&str> = item.split(':').map(str::trim).collect();
-            let count = |at: usize, what: &str, default: Option<usize>| match parts.get(at) {
-                Some(text) => text
-                    .parse::<usize>()
-                    .map_err(|_| fail(format!("{what} '{text}' is not a whole number"))),
-                None => default.ok_or_else(|| fail(format!("{what} is missing"))),
-            };
+            // Only the number is read here; its range is checked by infer(), with the shapes.
+            let count =
+                |at: usize, what: &str, most: usize, default: Option<usize>| match parts.get(at) {
+                    Some(text) => text.parse::<usize>().map_err(|_| {
+                        fail(format!(
+                            "{what} '{text}' is not a whole number from 1 to {most}"
+                        ))
+                    }),
+                    None => default.ok_or_else(|| fail(format!("{what} is missing"))),
+                };
             let activation = |at: usize| match parts.get(at).copied() {
                 None | Some("linear") | Some("none") => Ok(Activation::None),
                 Some("relu") => Ok(Activation::Relu),
@@ -419,15 +431,15 @@ impl ModelSpec {
                 "conv" | "conv2d" => {
                     most(4)?;
                     LayerSpec::Conv2D {
-                        filters: count(1, "filters", None)?,
-                        kernel: count(2, "kernel", Some(3))?,
+                        filters: count(1, "filters", MAX_FILTERS, None)?,
+                        kernel: count(2, "kernel", IMAGE_SIDE, Some(3))?,
                         activation: activation(3)?,
                     }
                 }
                 "pool" | "maxpool" | "maxpooling2d" => {
                     most(2)?;
                     LayerSpec::MaxPool2D {
-                        pool: count(1, "pool", Some(2))?,
+                        pool: count(1, "pool", IMAGE_SIDE, Some(2))?,
                     }
                 }
                 "flatten" => {
@@ -437,7 +449,7 @@ impl ModelSpec {
                 "dense" => {
                     most(3)?;
                     LayerSpec::Dense {
-                        units: count(1, "units", None)?,
+                        units: count(1, "units", MAX_UNITS, None)?,
                         activation: activation(2)?,
                     }
                 }
@@ -458,10 +470,29 @@ impl ModelSpec {
         Ok(ModelSpec { layers })
     }
 
-    /// Parses a model from JSON, as the page and the CLI accept it.
+    /// Parses a model from JSON, as the page and the CLI accept it. A layer that does not
+    /// parse is named by its index; more than [`MAX_LAYERS`] layers are refused before any is
+    /// read.
     pub fn from_json(json: &str) -> Result<ModelSpec, SpecError> {
-        serde_json::from_str(json).map_err(|e| SpecError::Json {
-            problem: e.to_string(),
-        })
+        let fail = |problem: String| SpecError::Json { problem };
+        #[derive(Deserialize)]
+        struct Layers {
+            layers: Vec<serde_json::Value>,
+        }
+        let raw: Layers = serde_json::from_str(json).map_err(|e| fail(e.to_string()))?;
+        if raw.layers.len() > MAX_LAYERS {
+            return Err(SpecError::TooManyLayers {
+                count: raw.layers.len(),
+            });
+        }
+        let layers = raw
+            .layers
+            .into_iter()
+            .enumerate()
+            .map(|(index, layer)| {
+                LayerSpec::deserialize(layer).map_err(|e| fail(format!("layer {index}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ModelSpec { layers })
     }
 }

@@ -17,9 +17,13 @@ pub fn thousands(n: usize) -> String {
 
 /// Keras's human size for `params` float32 weights: `442.91 KB`.
 pub fn param_bytes(params: usize) -> String {
-    let bytes = params as f64 * 4.0;
-    let units = ["B", "KB", "MB", "GB"];
-    let mut value = bytes;
+    human_bytes((params as u64).saturating_mul(4))
+}
+
+/// A size in bytes as Keras writes one (powers of 1024): `442.91 KB`, `2.00 GB`.
+pub fn human_bytes(bytes: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes as f64;
     let mut unit = 0;
     while value >= 1024.0 && unit < units.len() - 1 {
         value /= 1024.0;

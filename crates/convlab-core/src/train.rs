@@ -7,6 +7,7 @@
 //! device and read back asynchronously every [`TrainConfig::report_every`] batches: WebGPU in
 //! a browser cannot read synchronously, and reading every batch would stall the GPU.
 
+use crate::checkpoint::{self, Checkpoint, CheckpointError, EarlyStoppingState, TrackedAdam};
 use crate::data::{Dataset, IMAGE_SIDE};
 use crate::model::Sequential;
 use crate::model_file::{ModelHeader, TrainingInfo};
@@ -145,6 +146,8 @@ pub enum TrainError {
     Data(#[from] burn::tensor::DataError),
     #[error("the backend returned no value for {what}")]
     EmptyReadBack { what: &'static str },
+    #[error("cannot resume from the checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
 }
 
 impl TrainConfig {
@@ -157,6 +160,7 @@ impl TrainConfig {
                 format!("must be between 1 and {MAX_EPOCHS}, got {}", self.epochs),
             );
         }
+        // A batch larger than the training set is allowed, as in Keras: one batch per epoch.
         if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
             return fail(
                 "batch_size",
@@ -166,10 +170,15 @@ impl TrainConfig {
                 ),
             );
         }
+        // No upper bound, as in Keras: a huge rate is how a student meets a loss that turns
+        // NaN (1e30 does on the lab's models; 1e6 only makes it huge), which stops the run.
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return fail(
                 "learning_rate",
-                format!("must be a positive number, got {}", self.learning_rate),
+                format!(
+                    "must be a finite number greater than 0, got {}",
+                    self.learning_rate
+                ),
             );
         }
         if !(0.0..1.0).contains(&self.validation_split) {
@@ -182,12 +191,15 @@ impl TrainConfig {
             if !(t.is_finite() && t > 0.0) {
                 return fail(
                     "stop_at_loss",
-                    format!("must be a positive number, got {t}"),
+                    format!("must be a finite number greater than 0, got {t}"),
                 );
             }
         }
         if self.report_every == 0 {
             return fail("report_every", "must be at least 1".to_string());
+        }
+        if train_len == 0 {
+            return fail("data", "there are no training examples".to_string());
         }
         let val_len = split_len(train_len, self.validation_split);
         if train_len - val_len == 0 {
@@ -209,7 +221,17 @@ impl TrainConfig {
             if !es.min_delta.is_finite() || es.min_delta < 0.0 {
                 return fail(
                     "early_stopping.min_delta",
-                    format!("must be 0 or more, got {}", es.min_delta),
+                    format!("must be a finite number of 0 or more, got {}", es.min_delta),
+                );
+            }
+            if es.patience > crate::limits::MAX_PATIENCE {
+                return fail(
+                    "early_stopping.patience",
+                    format!(
+                        "must be between 0 and {}, got {}",
+                        crate::limits::MAX_PATIENCE,
+                        es.patience
+                    ),
                 );
             }
         }
@@ -345,6 +367,13 @@ pub enum TrainEvent {
         message: String,
     },
     Finished(Evaluation),
+    /// The run's state at an epoch's end (or when stopped), when the trainer was asked for
+    /// checkpoints ([`Trainer::emit_checkpoints`]).
+    Checkpoint(Box<Checkpoint>),
+    /// The run continues from a checkpoint taken after `epoch` epochs (sent after `Started`).
+    Resumed {
+        epoch: usize,
+    },
 }
 
 /// Loss, accuracy and every prediction on a dataset (for the confusion matrix).
@@ -440,7 +469,7 @@ impl DeviceSums {
 }
 
 /// Examples per forward pass when evaluating (no gradients, so larger than training batches).
-const EVAL_BATCH: usize = 500;
+const EVAL_BATCH: usize = crate::limits::EVALUATION_BATCH;
 
 /// Loss and accuracy of `model` on `data`, reading back once at the end.
 pub async fn evaluate(
@@ -495,6 +524,8 @@ struct EarlyStopState {
 pub struct Trainer {
     model: Option<Sequential>,
     optimizer: ModuleOptimizer,
+    /// The optimizer's Adam, whose latest moments a checkpoint reads.
+    adam: TrackedAdam,
     loss_fn: CrossEntropyLoss,
     /// Where inference and evaluation run.
     device: Device,
@@ -519,6 +550,10 @@ pub struct Trainer {
     finished: bool,
     stop: StopHandle,
     pending_started: bool,
+    /// Emit a [`TrainEvent::Checkpoint`] after every epoch and when stopped.
+    checkpoints: bool,
+    /// Epochs done by the checkpoint this run resumed from.
+    resumed_from: Option<usize>,
 }
 
 impl Trainer {
@@ -529,15 +564,19 @@ impl Trainer {
         data: Dataset,
         device: Device,
     ) -> Result<Trainer, TrainError> {
-        config.validate(data.len())?;
+        // The settings, the model and its memory at this batch size, before any allocation.
+        config.check_training(spec, data.len())?;
         device.seed(config.seed);
         let train_device = device.clone().autodiff();
         let model = Sequential::new(spec, &train_device)?;
-        let optimizer = AdamConfig::new()
-            .with_beta_1(0.9)
-            .with_beta_2(0.999)
-            .with_epsilon(1e-7)
-            .init();
+        let adam = TrackedAdam::new(
+            AdamConfig::new()
+                .with_beta_1(0.9)
+                .with_beta_2(0.999)
+                .with_epsilon(1e-7)
+                .build(),
+        );
+        let optimizer = ModuleOptimizer::from(adam.clone());
         let (train, val) = data.split_validation(config.validation_split);
         let early_stopping = config.early_stopping.clone().map(|config| EarlyStopState {
             config,
@@ -548,6 +587,7 @@ impl Trainer {
         Ok(Trainer {
             model: Some(model),
             optimizer,
+            adam,
             loss_fn: CrossEntropyLossConfig::new().init(&device),
             sums: DeviceSums::zeros(&device),
             order: (0..train.len()).collect(),
@@ -568,7 +608,110 @@ impl Trainer {
             finished: false,
             stop: StopHandle::default(),
             pending_started: true,
+            checkpoints: false,
+            resumed_from: None,
         })
+    }
+
+    /// A trainer that carries on from `checkpoint` (taken on any device) with the same spec,
+    /// settings and data: the same weights, Adam state, shuffle order and history.
+    pub fn resume(
+        spec: &ModelSpec,
+        config: TrainConfig,
+        data: Dataset,
+        device: Device,
+        checkpoint: &Checkpoint,
+    ) -> Result<Trainer, TrainError> {
+        if checkpoint.epochs_done > config.epochs {
+            return Err(CheckpointError::Epochs {
+                epochs_done: checkpoint.epochs_done,
+                epochs: config.epochs,
+            }
+            .into());
+        }
+        let mut trainer = Trainer::new(spec, config, data, device)?;
+        let weights = checkpoint::floats(&checkpoint.weights);
+        let model = trainer.model.take().expect("a new trainer holds its model");
+        trainer.model = Some(checkpoint::with_weights(
+            model,
+            &weights,
+            &trainer.train_device,
+        )?);
+        checkpoint::check_slots(trainer.model(), &checkpoint.adam)?;
+        trainer.adam.restore(checkpoint.adam.clone());
+        if let (Some(state), Some(saved)) =
+            (&mut trainer.early_stopping, &checkpoint.early_stopping)
+        {
+            state.best = saved.best;
+            state.wait = saved.wait;
+            if !saved.best_weights.is_empty() {
+                let best = Sequential::new(spec, &trainer.train_device)?;
+                let values = checkpoint::floats(&saved.best_weights);
+                state.best_model = Some(checkpoint::with_weights(
+                    best,
+                    &values,
+                    &trainer.train_device,
+                )?);
+            }
+        }
+        // The shuffles so far, replayed: the next batch sees the order it would have. A
+        // checkpoint taken mid-epoch (a stop) carries on after its batch; that epoch's
+        // metrics then cover the batches after it.
+        let shuffles = checkpoint.epochs_done + usize::from(checkpoint.batches_done > 0);
+        for _ in 0..shuffles {
+            trainer.order.shuffle(&mut trainer.rng);
+        }
+        if checkpoint.batches_done >= trainer.batches_per_epoch() {
+            return Err(CheckpointError::Batch {
+                batch: checkpoint.batches_done,
+                batches: trainer.batches_per_epoch(),
+            }
+            .into());
+        }
+        trainer.batch = checkpoint.batches_done;
+        trainer.epoch = checkpoint.epochs_done;
+        trainer.samples_seen = checkpoint.samples_seen;
+        trainer.history = checkpoint.history.clone();
+        trainer.finished = checkpoint.finished || trainer.epoch == trainer.config.epochs;
+        trainer.resumed_from = Some(checkpoint.epochs_done);
+        Ok(trainer)
+    }
+
+    /// Ask for a [`TrainEvent::Checkpoint`] after every epoch and when stopped.
+    pub fn emit_checkpoints(&mut self) {
+        self.checkpoints = true;
+    }
+
+    /// The run's state now (between batches), read back from the device.
+    pub async fn checkpoint(&self) -> Result<Checkpoint, TrainError> {
+        let (weights, adam) = checkpoint::capture(self.model(), &self.adam).await?;
+        let early_stopping = match &self.early_stopping {
+            Some(state) => Some(EarlyStoppingState {
+                best: state.best,
+                wait: state.wait,
+                best_weights: match &state.best_model {
+                    Some(best) => checkpoint::to_bytes(&checkpoint::read_weights(best).await?),
+                    None => Vec::new(),
+                },
+            }),
+            None => None,
+        };
+        Ok(Checkpoint {
+            epochs_done: self.epoch,
+            batches_done: self.batch,
+            samples_seen: self.samples_seen,
+            finished: self.finished,
+            history: self.history.clone(),
+            weights,
+            adam,
+            early_stopping,
+            seconds: 0.0,
+        })
+    }
+
+    /// The 1-based epoch in progress and the batches done in it.
+    pub fn position(&self) -> (usize, usize) {
+        (self.epoch + 1, self.batch)
     }
 
     /// A handle another task (or a UI message) can use to stop training before the next batch.
@@ -637,9 +780,13 @@ impl Trainer {
                 epochs: self.config.epochs,
                 params: self.model().num_params(),
             });
+            if let Some(epoch) = self.resumed_from {
+                emit(TrainEvent::Resumed { epoch });
+            }
         }
         if self.stop.requested() {
             self.finish_with(self.epoch + 1, StopReason::Requested, emit);
+            self.emit_checkpoint(emit).await?;
             return Ok(false);
         }
         let batches = self.batches_per_epoch();
@@ -661,6 +808,7 @@ impl Trainer {
         let logits = model.forward(images);
         let loss = self.loss_fn.forward(logits.clone(), labels.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.adam.forget_latest();
         self.model = Some(self.optimizer.step(self.config.learning_rate, model, grads));
         let predicted = logits.inner().argmax(1).reshape([end - start]);
         self.sums.add(predicted, labels.inner(), loss.inner());
@@ -696,6 +844,7 @@ impl Trainer {
             });
             if epoch_done {
                 self.end_epoch(loss, correct / n, emit).await?;
+                self.emit_checkpoint(emit).await?;
             }
         }
         Ok(!self.finished)
@@ -741,6 +890,16 @@ impl Trainer {
         }
         if self.epoch == self.config.epochs {
             self.finished = true;
+        }
+        Ok(())
+    }
+
+    async fn emit_checkpoint(&self, emit: &mut dyn FnMut(TrainEvent)) -> Result<(), TrainError> {
+        if self.checkpoints {
+            let started = Instant::now();
+            let mut checkpoint = self.checkpoint().await?;
+            checkpoint.seconds = started.elapsed().as_secs_f64();
+            emit(TrainEvent::Checkpoint(Box::new(checkpoint)));
         }
         Ok(())
     }

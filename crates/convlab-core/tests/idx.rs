@@ -63,22 +63,156 @@ fn wrong_magic_is_refused_with_file_and_offset() {
     let msg = load(&images, &labels).unwrap_err().to_string();
     assert_eq!(
         msg,
-        "images.idx: at byte 3: IDX array has 1 dimensions, expected 3"
+        "images.idx: at byte 3: IDX array has 1 dimensions (a label file), expected 3 (an image file)"
     );
-    // Label and image files swapped.
-    let msg = load(&labels, &gz_subset().images_idx())
-        .unwrap_err()
-        .to_string();
-    assert!(msg.starts_with("images.idx: at byte 3"), "{msg}");
 }
 
 #[test]
-fn truncated_gzip_is_refused() {
+fn a_label_file_where_images_belong_is_named_as_such() {
+    // The published files swapped, gzipped as they are served.
+    let msg = load(&read(TRAIN_LABELS), &read(TRAIN_IMAGES))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 3 of the unpacked data: IDX array has 1 dimensions (a label file), expected 3 (an image file)"
+    );
+    // Images where the labels belong.
+    let subset = gz_subset();
+    let msg = load(&subset.images_idx(), &subset.images_idx())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "labels.idx: at byte 3: IDX array has 3 dimensions (an image file), expected 1 (a label file)"
+    );
+}
+
+#[test]
+fn truncated_gzip_is_refused_at_its_end() {
     let images = read(TRAIN_IMAGES);
     let cut = &images[..images.len() / 2];
     let msg = load(cut, &read(TRAIN_LABELS)).unwrap_err().to_string();
+    let len = cut.len();
+    assert_eq!(
+        msg,
+        format!("images.idx: at byte {len} of {len}: gzip stream is corrupt or truncated: incomplete deflate stream")
+    );
+    // Cut inside the gzip header.
+    let msg = load(&images[..5], &read(TRAIN_LABELS))
+        .unwrap_err()
+        .to_string();
     assert!(
-        msg.starts_with("images.idx: gzip stream is corrupt or truncated"),
+        msg.starts_with("images.idx: at byte 5 of 5: gzip stream is corrupt or truncated"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn corrupt_gzip_is_refused_naming_where_the_decoder_stopped() {
+    let labels = read(TRAIN_LABELS);
+    let images = read(TRAIN_IMAGES);
+    // The first deflate block's type set to 11, which deflate reserves: the decoder stops
+    // right after the 10-byte gzip header.
+    let mut damaged = images.clone();
+    damaged[10] |= 0b110;
+    let err = load(&damaged, &labels).unwrap_err();
+    let DataError::Gzip { offset, len, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(*len, images.len());
+    assert!((10..=16).contains(offset), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "images.idx: at byte {offset} of {len}: gzip stream is corrupt or truncated: {}",
+            "corrupt deflate stream"
+        )
+    );
+    // Damage in the middle of the data: it still inflates, and the checksum at the end (the
+    // gzip trailer) is what refuses it.
+    let mut damaged = images.clone();
+    let at = images.len() / 3;
+    for b in &mut damaged[at..at + 64] {
+        *b ^= 0x55;
+    }
+    let n = images.len();
+    assert_eq!(
+        load(&damaged, &labels).unwrap_err().to_string(),
+        format!("images.idx: at byte {n} of {n}: gzip stream is corrupt or truncated: corrupt gzip stream does not have a matching checksum")
+    );
+    // A damaged checksum in the trailer of good data.
+    let mut bad_crc = labels.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 8] ^= 0xff;
+    let msg = load(&images, &bad_crc).unwrap_err().to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "labels.idx: at byte {n} of {n}: gzip stream is corrupt or truncated"
+        )),
+        "{msg}"
+    );
+}
+
+#[test]
+fn valid_gzip_of_garbage_names_the_unpacked_offset() {
+    let labels = gz_subset().labels_idx();
+    let garbage: Vec<u8> = (0..5000u32)
+        .map(|i| (i * 7919 % 251) as u8 | 0x80)
+        .collect();
+    let msg = load(&gzip(&garbage), &labels).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 0 of the unpacked data: not an IDX file: magic starts 80 8a, expected 00 00"
+    );
+    // Gzipped text (a gzipped error page).
+    let msg = load(&gzip(b"Not Found\n"), &labels)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 0 of the unpacked data: it is text, not an IDX file: it starts with \"Not Found\""
+    );
+}
+
+#[test]
+fn an_html_page_instead_of_a_data_file_is_named() {
+    // What a static host or a single-page app's fallback serves with status 200.
+    let page = b"<!DOCTYPE html>\n<html><head><title>Page not found</title></head></html>";
+    let msg = load(page, &gz_subset().labels_idx())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 0: it is text, not an IDX file: it starts with \"<!DOCTYPE html>\" (an HTML page: the wrong folder, or a server's error page?)"
+    );
+    // An empty body (a 200 with nothing in it).
+    let msg = load(b"", &gz_subset().labels_idx())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 0: file is 0 bytes long, too short for an IDX header"
+    );
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_before_it_fills_the_memory() {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..(convlab_core::data::MAX_UNPACKED >> 20) + 8 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let bomb = encoder.finish().unwrap();
+    assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+    let msg = maybe_gunzip("images.idx", &bomb).unwrap_err().to_string();
+    assert!(
+        msg.starts_with("images.idx: at byte ")
+            && msg.ends_with(
+                "gzip data unpacks to more than 256 MB, more than any IDX file convlab reads"
+            ),
         "{msg}"
     );
 }

@@ -179,7 +179,7 @@ fn bad_url_text_names_the_layer_and_the_part() {
     let err = |text: &str| ModelSpec::parse_text(text).unwrap_err().to_string();
     assert_eq!(
         err("conv:32,pool:x"),
-        "layer 1 'pool:x': pool 'x' is not a whole number"
+        "layer 1 'pool:x': pool 'x' is not a whole number from 1 to 28"
     );
     assert_eq!(
         err("conv:32:3:tanh"),

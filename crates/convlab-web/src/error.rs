@@ -14,7 +14,9 @@ pub enum WebError {
         context: String,
         source: Box<WebError>,
     },
-    #[error("could not fetch {url}: {source}")]
+    /// The request got no response: no server there, the network is down, or the server is on
+    /// another origin and sends no CORS header allowing this page to read it.
+    #[error("could not fetch {url}: {source}: no answer (the server is down or unreachable, or it is on another site and sends no CORS header letting this page read it)")]
     Fetch { url: String, source: Box<WebError> },
     #[error("could not fetch {url}: HTTP {status} {status_text}")]
     Http {
@@ -22,8 +24,12 @@ pub enum WebError {
         status: u16,
         status_text: String,
     },
-    #[error("{url}: the download broke off: {source}")]
-    BrokenOff { url: String, source: Box<WebError> },
+    #[error("{url}: the download broke off after {received} bytes: {source}")]
+    BrokenOff {
+        url: String,
+        received: u64,
+        source: Box<WebError>,
+    },
     #[error("{url}: {problem}")]
     Body { url: String, problem: &'static str },
     /// A message between the page and the worker that does not decode.
@@ -40,8 +46,13 @@ pub enum WebError {
     },
     #[error("{0}")]
     Unavailable(&'static str),
-    #[error("local storage refused {what} (full, or turned off?)")]
-    Storage { what: &'static str },
+    /// Local storage is missing (private mode, turned off) or threw on a write (full).
+    #[error("{what} could not be saved in local storage ({reason}): kept only until the page is reloaded")]
+    Storage { what: &'static str, reason: String },
+    /// IndexedDB cannot be opened: private mode, blocked by the browser's settings, or held
+    /// at an older version by another tab.
+    #[error("saved models are not available in this browser ({reason}); download the model as a file instead")]
+    ModelStore { reason: String },
 }
 
 impl From<JsValue> for WebError {

@@ -140,6 +140,7 @@ async fn read_all(
             .await
             .map_err(|e| WebError::BrokenOff {
                 url: url.clone(),
+                received: bytes.len() as u64,
                 source: Box::new(e.into()),
             })?;
         let done = Reflect::get(&chunk, &"done".into())

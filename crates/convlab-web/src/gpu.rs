@@ -13,6 +13,58 @@ fn get(target: &JsValue, key: &str) -> Option<JsValue> {
 
 /// The global where `worker.js` leaves why it runs the CPU-only module.
 const CPU_REASON: &str = "convlabCpuReason";
+/// The global where `worker.js` keeps the GPU device burn-wgpu asked for (for the fault test).
+const GPU_DEVICE: &str = "convlabGpuDevice";
+/// The global where `worker.js` (from the device's `lost` promise) or the session (from a
+/// failure on the device) leaves why the GPU is gone.
+const GPU_LOST: &str = "convlabGpuLost";
+
+/// Why the worker's GPU device was lost ("destroyed: ...", "unknown: ..."), once it was.
+pub fn lost_reason() -> Option<String> {
+    get(&js_sys::global(), GPU_LOST)?.as_string()
+}
+
+/// Why the device was lost, when a failure on it may be the loss: the device's `lost` promise
+/// can settle just after the failed read-back that revealed it, so this waits for it briefly.
+pub async fn wait_for_lost_reason() -> Option<String> {
+    if let Some(reason) = lost_reason() {
+        return Some(reason);
+    }
+    let global = js_sys::global();
+    let lost = get(&get(&global, GPU_DEVICE)?, "lost")?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let set_timeout = get(&global, "setTimeout")?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let timeout = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = set_timeout.call2(&global, &resolve, &JsValue::from(LOST_WAIT_MS));
+    });
+    let _ = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&lost, &timeout))).await;
+    // worker.js's reaction to `lost` was registered first, so it has run.
+    lost_reason()
+}
+
+/// How long a failure on the GPU waits for the device's `lost` promise.
+const LOST_WAIT_MS: u32 = 1000;
+
+/// Remembers that the GPU is gone, so that later runs choose the CPU.
+pub fn mark_lost(reason: &str) {
+    if lost_reason().is_none() {
+        let _ = js_sys::Reflect::set(&js_sys::global(), &GPU_LOST.into(), &reason.into());
+    }
+}
+
+/// `destroy()`s the worker's GPU device, as the fault test's stand-in for a GPU reset.
+/// Returns whether there was one.
+pub fn destroy_device() -> bool {
+    let Some(device) = get(&js_sys::global(), GPU_DEVICE) else {
+        return false;
+    };
+    get(&device, "destroy")
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .is_some_and(|destroy| destroy.call0(&device).is_ok())
+}
 
 /// The adapter `navigator.gpu.requestAdapter()` gives (in windows and workers alike),
 /// described by its `info` ("google swiftshader", ...), or `None` without WebGPU.
@@ -50,6 +102,11 @@ pub async fn webgpu_adapter_available() -> bool {
 
 /// WebGPU when asked for and available, else the CPU; the description says which and why.
 pub async fn choose_backend(prefer_webgpu: bool) -> Backend {
+    if let Some(reason) = lost_reason() {
+        let mut cpu = Backend::cpu();
+        cpu.description = format!("{} (the GPU was reset: {reason})", cpu.description);
+        return cpu;
+    }
     if !prefer_webgpu {
         return Backend::cpu();
     }

@@ -3,7 +3,9 @@
 //! through serde-wasm-bindgen (structured clone), never as hand-written JSON.
 
 use crate::error::WebError;
-use convlab_core::{BackendKind, FeatureMaps, ModelHeader, ModelSpec, TrainConfig, TrainEvent};
+use convlab_core::{
+    BackendKind, Checkpoint, FeatureMaps, ModelHeader, ModelSpec, TrainConfig, TrainEvent,
+};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
@@ -21,9 +23,15 @@ pub enum ToWorker {
         /// Train on the first this-many training images only (for quick experiments).
         train_limit: Option<usize>,
         prefer_webgpu: bool,
+        /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
+        #[serde(default)]
+        resume: Option<Box<Checkpoint>>,
     },
     /// Stop the running training before its next batch.
     Stop,
+    /// For the fault tests only (the page sends it only when its URL has `test-faults`):
+    /// acts at once, like Stop, even during a run.
+    Fault(Fault),
     /// The conv and pool layers' outputs for these test images: of the last trained model if
     /// it has this architecture, otherwise of a fresh, untrained one (seeded with `seed`).
     FeatureMaps {
@@ -41,6 +49,16 @@ pub enum ToWorker {
         #[serde(with = "serde_bytes")]
         file: Vec<u8>,
     },
+}
+
+/// A fault the end-to-end tests make happen inside the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// `destroy()` the worker's WebGPU device, as a GPU reset would lose it.
+    LoseGpu,
+    /// Panic inside the worker (a bug, an out-of-memory abort).
+    Panic,
 }
 
 /// Where an exported model goes: a download, or the browser's IndexedDB under a name.
@@ -79,7 +97,7 @@ impl TestResult {
             .enumerate()
             .map(|(class, row)| {
                 let total: usize = row.iter().sum();
-                (total > 0).then(|| row[class] as f32 / total as f32)
+                (total > 0).then(|| row.get(class).copied().unwrap_or(0) as f32 / total as f32)
             })
             .collect()
     }
@@ -150,6 +168,20 @@ pub enum FromWorker {
         request: RequestKind,
         message: String,
     },
+    /// The WebGPU device was lost while serving `request` (during `epoch`, after `batch`
+    /// batches, when training); nothing computed after the loss is reported. From now on the
+    /// worker runs on the CPU.
+    GpuLost {
+        request: RequestKind,
+        reason: String,
+        epoch: usize,
+        batch: usize,
+    },
+    /// The worker is dying: a panic (sent by its panic hook) or an error or trap that reached
+    /// its global scope (sent by `worker.js`). The page starts a fresh one.
+    Crashed {
+        message: String,
+    },
 }
 
 /// Which request a reply answers: the page routes a failure by it.
@@ -164,6 +196,7 @@ pub enum RequestKind {
     FeatureMaps,
     ExportModel,
     LoadModel,
+    Fault,
     /// A message that was not a request at all.
     Unknown,
 }
@@ -179,6 +212,7 @@ impl RequestKind {
             RequestKind::FeatureMaps => "feature_maps",
             RequestKind::ExportModel => "export_model",
             RequestKind::LoadModel => "load_model",
+            RequestKind::Fault => "fault",
             RequestKind::Unknown => "unknown",
         }
     }
@@ -241,7 +275,11 @@ mod maps_as_bytes {
         let wire = Vec::<Wire>::deserialize(d)?;
         wire.into_iter()
             .map(|w| {
-                if w.values.len() != w.images * w.channels * w.height * w.width * 4 {
+                // Checked: dimensions whose product overflows must not pass for a short buffer.
+                let expected = [w.images, w.channels, w.height, w.width, 4]
+                    .iter()
+                    .try_fold(1usize, |n, &d| n.checked_mul(d));
+                if expected != Some(w.values.len()) {
                     return Err(serde::de::Error::custom(format!(
                         "feature maps of {} carry {} bytes for {}x{}x{}x{} values",
                         w.name,
@@ -312,6 +350,7 @@ impl ToWorker {
             ToWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
             ToWorker::ExportModel { .. } => RequestKind::ExportModel,
             ToWorker::LoadModel { .. } => RequestKind::LoadModel,
+            ToWorker::Fault(_) => RequestKind::Fault,
         }
     }
 }
@@ -336,7 +375,8 @@ impl FromWorker {
             FromWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
             FromWorker::ModelExported { .. } => RequestKind::ExportModel,
             FromWorker::ModelLoaded { .. } => RequestKind::LoadModel,
-            FromWorker::Failed { request, .. } => *request,
+            FromWorker::Failed { request, .. } | FromWorker::GpuLost { request, .. } => *request,
+            FromWorker::Crashed { .. } => RequestKind::Unknown,
         }
     }
 

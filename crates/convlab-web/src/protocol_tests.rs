@@ -66,3 +66,21 @@ fn requests_are_tagged_json() {
         }
     );
 }
+
+/// Found writing the worker-message fuzz target (crates/convlab-fuzz): dimensions whose byte
+/// count overflows (a quarter of the address space of 1x1 images, times 4 bytes, wraps to 0)
+/// passed the length check with no values, and drawing a channel then panicked.
+#[test]
+fn feature_maps_whose_size_overflows_are_refused() {
+    let images = usize::MAX / 4 + 1;
+    let json = format!(
+        r#"{{"reply":"feature_maps","data":{{"maps":[{{"layer":0,"name":"conv2d","images":{images},"channels":1,"height":1,"width":1,"values":[]}}],"images":[0],"labels":[9],"trained":false}}}}"#
+    );
+    let err = serde_json::from_str::<FromWorker>(&json).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "feature maps of conv2d carry 0 bytes for {images}x1x1x1 values"
+        )),
+        "{err}"
+    );
+}

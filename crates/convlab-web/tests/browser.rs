@@ -129,6 +129,7 @@ fn messages_round_trip_through_js_values() {
         },
         train_limit: Some(500),
         prefer_webgpu: true,
+        resume: None,
     };
     let value = request.to_js().unwrap();
     let kind = js_sys::Reflect::get(&value, &"request".into()).unwrap();
@@ -178,6 +179,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         },
         train_limit: Some(64),
         prefer_webgpu: true,
+        resume: None,
     };
     session.handle(train, &mut |r| replies.push(r)).await;
     let stopped = replies.iter().find_map(|r| match r {
@@ -275,6 +277,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         },
         train_limit: Some(256),
         prefer_webgpu: false,
+        resume: None,
     };
     let stopper = stop.clone();
     let mut batches = 0;
@@ -310,6 +313,7 @@ async fn worker_session_refuses_bad_requests() {
         config: TrainConfig::default(),
         train_limit: None,
         prefer_webgpu: false,
+        resume: None,
     };
     session
         .handle(train.clone(), &mut |r| replies.push(r))
@@ -343,6 +347,7 @@ async fn worker_session_refuses_bad_requests() {
         config: TrainConfig::default(),
         train_limit: None,
         prefer_webgpu: false,
+        resume: None,
     };
     session.handle(train, &mut |r| replies.push(r)).await;
     let load = ToWorker::LoadModel {

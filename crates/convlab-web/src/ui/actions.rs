@@ -101,7 +101,12 @@ impl App {
             backend: String::new(),
             memory: Vec::new(),
             log: String::new(),
+            at: (1, 0),
+            on_gpu: false,
+            notes: Vec::new(),
+            crashes: 0,
         });
+        self.checkpoint = None;
         self.notice = None;
         self.test = TestView::Training;
         self.train_progress = 0.0;
@@ -119,7 +124,8 @@ impl App {
                 spec,
                 config: settings.train_config(),
                 train_limit: Some(settings.train_limit),
-                prefer_webgpu: settings.prefer_webgpu,
+                prefer_webgpu: settings.prefer_webgpu && self.gpu_lost.is_none(),
+                resume: None,
             }),
         ]
     }
@@ -205,7 +211,7 @@ impl App {
     }
 
     /// The history row of the run that just ended.
-    pub(super) fn record(&self, run: &Run, test_accuracy: f32) -> RunRecord {
+    pub(super) fn record(&self, run: &Run, test_accuracy: Option<f32>) -> RunRecord {
         let seconds: f64 = run.history.iter().map(|m| m.seconds).sum();
         let samples: usize = run.history.iter().map(|m| m.samples).sum();
         let last = run.history.last();
@@ -228,8 +234,9 @@ impl App {
             },
             train_accuracy: last.map(|m| m.accuracy),
             val_accuracy: last.and_then(|m| m.val_accuracy),
-            test_accuracy: Some(test_accuracy),
+            test_accuracy,
             backend: run.backend.clone(),
+            notes: run.notes.join("; "),
             stop_reason: run
                 .stop
                 .as_ref()

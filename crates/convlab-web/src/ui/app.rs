@@ -12,8 +12,8 @@ use super::editor;
 use super::history::RunRecord;
 use super::saved::{SavedModel, SavedState, Settings};
 use super::setup::{self, Embedding};
-use crate::protocol::TestResult;
-use convlab_core::{EpochMetrics, FeatureMaps, ModelSpec};
+use crate::protocol::{TestResult, ToWorker};
+use convlab_core::{Checkpoint, EpochMetrics, FeatureMaps, ModelSpec};
 use std::collections::BTreeMap;
 
 /// What the page is doing; each phase allows its own controls ([`App::enabled`]).
@@ -30,7 +30,8 @@ pub enum Phase {
     },
     /// A saved model is being loaded and evaluated.
     LoadingModel,
-    /// The worker could not start or died: nothing that needs it can run.
+    /// The worker could not start, or died more often than a fresh one is started for:
+    /// nothing that needs it can run.
     WorkerLost {
         reason: String,
     },
@@ -62,6 +63,14 @@ pub struct Run {
     pub memory: Vec<u64>,
     /// Keras's epoch log.
     pub log: String,
+    /// The 1-based epoch and the batches done in it, as last reported.
+    pub at: (usize, usize),
+    /// The run trains on WebGPU (as the worker's Backend reply said).
+    pub on_gpu: bool,
+    /// What happened to the run on the way: a lost GPU, a crashed worker, where it resumed.
+    pub notes: Vec<String>,
+    /// How often it was resumed after its worker crashed.
+    pub crashes: usize,
 }
 
 /// The test-set result on show.
@@ -154,6 +163,17 @@ pub struct App {
     /// Local date and time, set by the dispatcher before each update (for the history).
     pub now: String,
     pub page_base: String,
+    /// The last checkpoint of the run in progress (the worker sends one every epoch).
+    pub checkpoint: Option<Box<Checkpoint>>,
+    /// Why the GPU is gone, once it is: from then on the page trains on the CPU.
+    pub gpu_lost: Option<String>,
+    /// Fresh workers started after one died.
+    pub worker_restarts: usize,
+    /// The Train request (and whether the host page started it) to send once a fresh
+    /// worker has the dataset again.
+    pub resume_after_data: Option<(ToWorker, bool)>,
+    /// The URL asks for the fault tests' hook (`test-faults`).
+    pub test_faults: bool,
 }
 
 /// What the page starts from: the stored state and runs, and the URL's query.
@@ -192,6 +212,7 @@ impl App {
         let (embedding, embed_problems) = setup::embedding(&pairs);
         setup_problems.extend(embed_problems);
         let notices: Vec<String> = state_problem.into_iter().chain(boot.problems).collect();
+        let test_faults = pairs.iter().any(|(key, _)| key == "test-faults");
         App {
             phase: Phase::Booting,
             state,
@@ -244,6 +265,11 @@ impl App {
             },
             now: String::new(),
             page_base: boot.page_base,
+            checkpoint: None,
+            gpu_lost: None,
+            worker_restarts: 0,
+            resume_after_data: None,
+            test_faults,
         }
     }
 
@@ -258,6 +284,17 @@ impl App {
                 }
                 _ => Vec::new(),
             },
+            // The editor and the form are disabled while a run trains; an edit that arrives
+            // anyway (a script, an extension) must not change the model or settings under it,
+            // and the fields are drawn again from the state, so they do not show it either.
+            Msg::EditField { .. } if !self.enabled(super::Control::Editor) => {
+                self.versions.layers += 1;
+                Vec::new()
+            }
+            Msg::SettingsEdited(_) if !self.enabled(super::Control::Settings) => {
+                self.versions.form += 1;
+                Vec::new()
+            }
             Msg::EditField {
                 index,
                 field,
@@ -351,7 +388,9 @@ impl App {
                 Vec::new()
             }
             Msg::Worker(reply) => self.on_reply(reply),
-            Msg::WorkerFailed(reason) => self.on_worker_failed(reason),
+            Msg::WorkerFailed(reason) => self.on_worker_crashed(reason),
+            Msg::Fault(fault) if self.test_faults => vec![Effect::Send(ToWorker::Fault(fault))],
+            Msg::Fault(_) => Vec::new(),
             Msg::Host(command) => self.on_command(command),
             other => self.on_models(other),
         }

@@ -23,7 +23,14 @@ impl App {
                     self.state.preset = preset;
                     vec![Effect::SaveState]
                 }
-                None => fail("load_preset", format!("unknown preset '{preset}'")),
+                None => fail(
+                    "load_preset",
+                    format!(
+                        "unknown preset '{}' (use {})",
+                        super::host::shorten(&preset),
+                        convlab_core::PRESET_NAMES.join(", ")
+                    ),
+                ),
             },
             HostCommand::SetLayers { layers } => match ModelSpec::parse_text(&layers) {
                 Ok(_) if training => fail("set_layers", "training is running".into()),
@@ -41,6 +48,8 @@ impl App {
                     Some("the dataset is not loaded yet".to_string())
                 } else if self.field_error.is_some() || self.state.spec.infer().is_err() {
                     Some("the model cannot be built".to_string())
+                } else if let Err(e) = self.state.settings.check_model(&self.state.spec) {
+                    Some(e.to_string())
                 } else if self.phase == Phase::LoadingModel {
                     Some("a saved model is being loaded".to_string())
                 } else if let Some(problem) = &self.settings_error {

@@ -82,10 +82,11 @@ impl App {
         }
     }
 
-    /// The model builds and the settings are valid: what training needs besides the data.
+    /// The model builds, the settings are valid and training them fits the memory budget:
+    /// what training needs besides the data.
     pub fn can_build(&self) -> bool {
         self.field_error.is_none()
             && self.settings_error.is_none()
-            && self.state.spec.infer().is_ok()
+            && self.state.settings.check_model(&self.state.spec).is_ok()
     }
 }

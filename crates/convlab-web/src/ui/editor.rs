@@ -2,6 +2,8 @@
 //! blocks, change filters, units, activations) and renders it as form rows. The edits are
 //! plain functions on the spec, so they are tested natively.
 
+use convlab_core::data::IMAGE_SIDE;
+use convlab_core::spec::{MAX_FILTERS, MAX_UNITS};
 use convlab_core::{Activation, LayerSpec, ModelSpec, SpecError};
 use maud::{html, Markup};
 
@@ -10,11 +12,15 @@ use maud::{html, Markup};
 pub enum FieldError {
     #[error("there is no layer {index}")]
     NoLayer { index: usize },
-    #[error("layer {index} ({kind}): {field} must be a whole number of at least 1, got '{value}'")]
+    #[error(
+        "layer {index} ({kind}): {field} must be a whole number from 1 to {most}, got '{value}'"
+    )]
     NotWhole {
         index: usize,
         kind: &'static str,
         field: String,
+        /// The field's largest value ([`convlab_core::ModelSpec::infer`]'s limit).
+        most: usize,
         value: String,
     },
     #[error("layer {index} ({kind}) has no setting '{field}'")]
@@ -117,6 +123,8 @@ pub fn set_field(
         return Err(FieldError::NoLayer { index });
     };
     let kind = layer.kind();
+    // Any count of at least 1 is kept (infer() names one over its limit, with the row);
+    // text, 0, negatives and fractions are refused here.
     let whole = |value: &str| -> Result<usize, FieldError> {
         value
             .trim()
@@ -127,6 +135,11 @@ pub fn set_field(
                 index,
                 kind,
                 field: field.to_string(),
+                most: match field {
+                    "filters" => MAX_FILTERS,
+                    "units" => MAX_UNITS,
+                    _ => IMAGE_SIDE,
+                },
                 value: value.to_string(),
             })
     };
@@ -300,6 +313,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("has no setting 'filters'"), "{err}");
+    }
+
+    #[test]
+    fn absurd_field_values_name_the_layer_and_the_range() {
+        let mut spec = cnn();
+        for (index, field, value, message) in [
+            (0, "filters", "1e9", "layer 0 (Conv2D): filters must be a whole number from 1 to 1024, got '1e9'"),
+            (0, "kernel", "-5", "layer 0 (Conv2D): kernel must be a whole number from 1 to 28, got '-5'"),
+            (1, "pool", "", "layer 1 (MaxPooling2D): pool must be a whole number from 1 to 28, got ''"),
+            (5, "units", "lots", "layer 5 (Dense): units must be a whole number from 1 to 8192, got 'lots'"),
+            (5, "units", "0", "layer 5 (Dense): units must be a whole number from 1 to 8192, got '0'"),
+            (5, "units", "99999999999999999999999", "layer 5 (Dense): units must be a whole number from 1 to 8192, got '99999999999999999999999'"),
+        ] {
+            let err = set_field(&mut spec, index, field, value).unwrap_err();
+            assert_eq!(err.to_string(), message);
+        }
+        assert_eq!(spec, cnn(), "a refused value leaves the model as it was");
+        assert_eq!(
+            set_field(&mut spec, 9, "units", "1")
+                .unwrap_err()
+                .to_string(),
+            "there is no layer 9"
+        );
+
+        // A count that parses but is too large is kept; infer() names it, with its row, and
+        // nothing is allocated (the summary is shapes and counts).
+        set_field(&mut spec, 5, "units", "1000000000").unwrap();
+        let error = spec.infer().unwrap_err();
+        assert_eq!(error_layer(&error), Some(5));
+        assert_eq!(
+            error.to_string(),
+            "layer 5 (Dense): units must be between 1 and 8192, got 1000000000 (input (None, 800))"
+        );
+        set_field(&mut spec, 5, "units", "128").unwrap();
+        set_field(&mut spec, 2, "kernel", "100000").unwrap();
+        let error = spec.infer().unwrap_err();
+        assert_eq!(error_layer(&error), Some(2));
+        assert_eq!(
+            error.to_string(),
+            "layer 2 (Conv2D): kernel 100000x100000 does not fit the 13x13 input (input (None, 13, 13, 32))"
+        );
+        set_field(&mut spec, 2, "kernel", "3").unwrap();
+
+        // Hundreds of layers, then none.
+        for _ in 0..300 {
+            add(&mut spec, Addition::Dense);
+        }
+        assert_eq!(
+            spec.infer().unwrap_err().to_string(),
+            "the model has 307 layers; at most 64 are allowed"
+        );
+        while !spec.layers.is_empty() {
+            remove(&mut spec, 0);
+        }
+        assert_eq!(
+            spec.infer().unwrap_err().to_string(),
+            "the model has no layers"
+        );
+        assert_eq!(rows(&spec, None).into_string(), "<tbody></tbody>");
     }
 
     #[test]

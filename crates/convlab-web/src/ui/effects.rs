@@ -19,6 +19,7 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
                 d.dispatch(Msg::Notice(format!("the worker refused a message: {e}")));
             }
         }
+        Effect::RestartWorker { prefer_webgpu } => dispatcher.restart_worker(prefer_webgpu),
         Effect::SaveState => {
             let saved =
                 dispatcher.with_app(|app| storage::save_state(&app.storage_key, &app.state));

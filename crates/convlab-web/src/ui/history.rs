@@ -23,6 +23,9 @@ pub struct RunRecord {
     pub backend: String,
     /// Empty when every planned epoch ran.
     pub stop_reason: String,
+    /// What happened on the way (a lost GPU, a crashed worker) and where the run resumed.
+    #[serde(default)]
+    pub notes: String,
 }
 
 fn maybe_percent(value: Option<f32>) -> String {
@@ -52,7 +55,10 @@ pub fn table(runs: &[RunRecord]) -> Markup {
                     td { (maybe_percent(r.train_accuracy)) }
                     td { (maybe_percent(r.val_accuracy)) }
                     td { (maybe_percent(r.test_accuracy)) }
-                    td { (r.backend) }
+                    td {
+                        (r.backend)
+                        @if !r.notes.is_empty() { br; small.run-notes { (r.notes) } }
+                    }
                     td { (r.stop_reason) }
                 }
             }
@@ -80,6 +86,7 @@ mod tests {
             test_accuracy: Some(0.9045),
             backend: "CPU (burn-flex)".into(),
             stop_reason: String::new(),
+            notes: String::new(),
         };
         let html = table(&[run("first", 5), run("second", 3)]).into_string();
         assert!(html.find("second").unwrap() < html.find("first").unwrap());

@@ -83,13 +83,36 @@ pub enum HostCommand {
     Stop,
 }
 
+/// A posted message with a `command` that convlab cannot carry out as written: its command
+/// (as sent, shortened) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("malformed command '{command}': {problem}")]
+pub struct MalformedCommand {
+    pub command: String,
+    pub problem: String,
+}
+
 impl HostCommand {
     /// Reads a posted message; `None` for messages that are not convlab commands (pages and
     /// extensions post many other things).
-    pub fn from_json(json: &str) -> Option<Result<HostCommand, String>> {
+    pub fn from_json(json: &str) -> Option<Result<HostCommand, MalformedCommand>> {
         let value: serde_json::Value = serde_json::from_str(json).ok()?;
-        value.get("command")?;
-        Some(serde_json::from_value(value).map_err(|e| e.to_string()))
+        let command = match value.get("command")? {
+            serde_json::Value::String(name) => name.clone(),
+            other => other.to_string(),
+        };
+        Some(serde_json::from_value(value).map_err(|e| MalformedCommand {
+            command: shorten(&command),
+            problem: e.to_string(),
+        }))
+    }
+}
+
+/// At most 40 characters of what a host page sent, for messages that quote it.
+pub fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 
@@ -138,7 +161,45 @@ mod tests {
             HostCommand::from_json(r#"{"command":"format_disk"}"#),
             Some(Err(_))
         ));
+        assert_eq!(HostCommand::from_json(r#"["command"]"#), None);
+        assert_eq!(HostCommand::from_json(r#""{\"command\":\"start\"}""#), None);
         assert_eq!(HostCommand::from_json(r#"{"type":"resize"}"#), None);
         assert_eq!(HostCommand::from_json("not json"), None);
+    }
+
+    #[test]
+    fn malformed_commands_name_the_command_and_what_is_wrong() {
+        let error = |json: &str| HostCommand::from_json(json).unwrap().unwrap_err();
+        assert_eq!(
+            error(r#"{"command":"format_disk"}"#).to_string(),
+            "malformed command 'format_disk': unknown variant `format_disk`, expected one of `load_preset`, `set_layers`, `start`, `stop`"
+        );
+        assert_eq!(
+            error(r#"{"command":"set_layers"}"#).to_string(),
+            "malformed command 'set_layers': missing field `layers`"
+        );
+        let wrong_type = error(r#"{"command":"load_preset","preset":42}"#);
+        assert_eq!(wrong_type.command, "load_preset");
+        assert!(
+            wrong_type
+                .problem
+                .starts_with("invalid type: integer `42`, expected a string"),
+            "{wrong_type}"
+        );
+        assert_eq!(error(r#"{"command":7}"#).command, "7");
+        assert_eq!(error(r#"{"command":null}"#).command, "null");
+        // Markup is data: it is quoted (and shortened), never interpreted.
+        let long = format!(
+            r#"{{"command":"<img src=x onerror=alert(1)>{}"}}"#,
+            "x".repeat(500)
+        );
+        let quoted = error(&long).command;
+        assert!(quoted.starts_with("<img src=x onerror=alert(1)>") && quoted.ends_with('…'));
+        assert_eq!(quoted.chars().count(), 41);
+        // Extra fields are ignored, as in any JSON message.
+        assert_eq!(
+            HostCommand::from_json(r#"{"command":"start","please":true}"#),
+            Some(Ok(HostCommand::Start))
+        );
     }
 }

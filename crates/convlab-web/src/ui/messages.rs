@@ -3,7 +3,7 @@
 use super::editor::Addition;
 use super::host::{HostCommand, HostEvent};
 use super::saved::{SavedModel, Settings};
-use crate::protocol::{FromWorker, ToWorker};
+use crate::protocol::{Fault, FromWorker, ToWorker};
 use crate::WebError;
 
 /// Everything that can happen to the page.
@@ -70,6 +70,8 @@ pub enum Msg {
     /// The worker's `error` event (a script error, a trap) or a failure to start it.
     WorkerFailed(String),
     Host(HostCommand),
+    /// A fault for the end-to-end tests to cause in the worker.
+    Fault(Fault),
     /// A problem to show under the settings: a save to local storage failed, a message to or
     /// from the worker did not go through.
     Notice(String),
@@ -79,6 +81,10 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Send(ToWorker),
+    /// End the worker and start a fresh one (it loads the dataset again from the cache).
+    RestartWorker {
+        prefer_webgpu: bool,
+    },
     SaveState,
     SaveHistory,
     Post(HostEvent),

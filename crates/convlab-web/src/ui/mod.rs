@@ -56,7 +56,9 @@ struct Inner {
     queue: RefCell<VecDeque<Msg>>,
     running: Cell<bool>,
     panels: OnceCell<Vec<Box<dyn Panel>>>,
-    worker: OnceCell<Worker>,
+    worker: RefCell<Option<Worker>>,
+    /// Counts the workers started: a dead worker's last messages are told apart by it.
+    generation: Cell<u32>,
 }
 
 impl Dispatcher {
@@ -93,8 +95,28 @@ impl Dispatcher {
         read(&self.0.app.borrow())
     }
 
-    fn worker(&self) -> Option<&Worker> {
-        self.0.worker.get()
+    fn worker(&self) -> Option<Worker> {
+        self.0.worker.borrow().clone()
+    }
+
+    /// Ends the current worker (if any) and starts a fresh one; its messages, and only its,
+    /// reach the state from now on.
+    fn restart_worker(&self, prefer_webgpu: bool) {
+        if let Some(old) = self.0.worker.borrow_mut().take() {
+            old.terminate();
+        }
+        let generation = self.0.generation.get() + 1;
+        self.0.generation.set(generation);
+        match start_worker(self, prefer_webgpu, generation) {
+            Ok(worker) => *self.0.worker.borrow_mut() = Some(worker),
+            Err(e) => self.dispatch(Msg::WorkerFailed(format!(
+                "convlab could not start its training worker: {e}"
+            ))),
+        }
+    }
+
+    fn is_current(&self, generation: u32) -> bool {
+        self.0.generation.get() == generation
     }
 }
 
@@ -125,24 +147,22 @@ fn try_start() -> Result<(), WebError> {
         problems: history_problem.into_iter().collect(),
     });
     let prefer_webgpu = app.state.settings.prefer_webgpu;
+    let test_faults = app.test_faults;
     let allow = app.embedding.allow.clone();
     let dispatcher = Dispatcher(Rc::new(Inner {
         app: RefCell::new(app),
         queue: RefCell::default(),
         running: Cell::new(false),
         panels: OnceCell::new(),
-        worker: OnceCell::new(),
+        worker: RefCell::new(None),
+        generation: Cell::new(0),
     }));
     let panels = panels::bind_all(&dispatcher)?;
     let _ = dispatcher.0.panels.set(panels);
     panels::embed::listen(&dispatcher, allow);
-    match start_worker(&dispatcher, prefer_webgpu) {
-        Ok(worker) => {
-            let _ = dispatcher.0.worker.set(worker);
-        }
-        Err(e) => dispatcher.dispatch(Msg::WorkerFailed(format!(
-            "convlab could not start its training worker: {e}"
-        ))),
+    dispatcher.restart_worker(prefer_webgpu);
+    if test_faults {
+        expose_faults(&dispatcher);
     }
     dispatcher.render();
     effects::run(&dispatcher, app::Effect::ListModels);
@@ -158,12 +178,19 @@ fn try_start() -> Result<(), WebError> {
 /// Starts the worker. Its first message is the CPU-only module this page already compiled,
 /// and whether the student wants WebGPU: `worker.js` then runs the WebGPU build
 /// (`convlab-web-gpu`, fetched only then) where the browser gives an adapter, else this module.
-fn start_worker(dispatcher: &Dispatcher, prefer_webgpu: bool) -> Result<Worker, WebError> {
+fn start_worker(
+    dispatcher: &Dispatcher,
+    prefer_webgpu: bool,
+    generation: u32,
+) -> Result<Worker, WebError> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     let worker = Worker::new_with_options("worker.js", &options)?;
     let replies = dispatcher.clone();
     dom::on(&worker, "message", move |event| {
+        if !replies.is_current(generation) {
+            return;
+        }
         let data = event.unchecked_ref::<MessageEvent>().data();
         match FromWorker::from_js(data) {
             Ok(reply) => replies.dispatch(Msg::Worker(reply)),
@@ -172,6 +199,9 @@ fn start_worker(dispatcher: &Dispatcher, prefer_webgpu: bool) -> Result<Worker, 
     });
     let failures = dispatcher.clone();
     dom::on(&worker, "error", move |event| {
+        if !failures.is_current(generation) {
+            return;
+        }
         let detail = js_sys::Reflect::get(event, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
@@ -185,6 +215,28 @@ fn start_worker(dispatcher: &Dispatcher, prefer_webgpu: bool) -> Result<Worker, 
     js_sys::Reflect::set(&message, &"webgpu".into(), &prefer_webgpu.into())?;
     worker.post_message(&message)?;
     Ok(worker)
+}
+
+/// `window.convlabFault("lose_gpu" | "panic")`, for the end-to-end fault tests (the page's
+/// URL has `test-faults`): the worker loses its GPU device or panics.
+fn expose_faults(dispatcher: &Dispatcher) {
+    let d = dispatcher.clone();
+    let fault = Closure::<dyn Fn(JsValue) -> bool>::new(move |name: JsValue| {
+        let fault = serde_wasm_bindgen::from_value::<crate::protocol::Fault>(name);
+        match fault {
+            Ok(fault) => {
+                d.dispatch(Msg::Fault(fault));
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    let _ = js_sys::Reflect::set(
+        &js_sys::global(),
+        &"convlabFault".into(),
+        fault.as_ref().unchecked_ref(),
+    );
+    fault.forget(); // lives as long as the page
 }
 
 fn now_local() -> String {

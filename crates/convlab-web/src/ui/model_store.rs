@@ -43,28 +43,89 @@ struct Described {
 }
 
 fn idb(context: &str, error: rexie::Error) -> WebError {
-    let detail = match error {
-        rexie::Error::IdbError(e) => e.to_string(),
-        other => other.to_string(),
-    };
-    WebError::Js(detail).during(context)
+    WebError::Js(idb_detail(error)).during(context)
 }
 
+/// How long opening the database may take. It opens in milliseconds; an open request that
+/// is "blocked" (another tab holds an older version of the database open and does not let go)
+/// would wait for ever.
+const OPEN_TIMEOUT_MS: i32 = 5_000;
+
 async fn open() -> Result<Rexie, WebError> {
-    let available = web_sys::window()
-        .and_then(|w| w.indexed_db().ok().flatten())
-        .is_some();
-    if !available {
-        return Err(WebError::Unavailable(
-            "this browser gives the page no IndexedDB (private mode?); download the model as a file instead",
-        ));
+    let unavailable = |reason: String| WebError::ModelStore { reason };
+    // Reading `indexedDB` throws a SecurityError where the browser's settings block storage.
+    let factory = web_sys::window().map(|w| w.indexed_db());
+    match factory {
+        Some(Ok(Some(_))) => {}
+        Some(Err(e)) => {
+            return Err(unavailable(format!(
+                "IndexedDB is blocked: {}",
+                WebError::from(e)
+            )))
+        }
+        _ => {
+            return Err(unavailable(
+                "this browser gives the page no IndexedDB (private mode?)".to_string(),
+            ))
+        }
     }
-    Rexie::builder(DATABASE)
-        .version(1)
-        .add_object_store(ObjectStore::new(STORE).key_path("id").auto_increment(true))
-        .build()
-        .await
-        .map_err(|e| idb("opening the model store", e))
+    let opening = Box::pin(
+        Rexie::builder(DATABASE)
+            .version(1)
+            .add_object_store(ObjectStore::new(STORE).key_path("id").auto_increment(true))
+            .build(),
+    );
+    match within(OPEN_TIMEOUT_MS, opening).await {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(unavailable(format!(
+            "IndexedDB did not open: {}",
+            idb_detail(e)
+        ))),
+        Err(pending) => {
+            // Let the request finish on its own (its callbacks must outlive it), then close.
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(db) = pending.await {
+                    db.close();
+                }
+            });
+            Err(unavailable(format!(
+                "IndexedDB did not open within {} s: another tab with this page may hold the database open; close it and reload",
+                OPEN_TIMEOUT_MS / 1000
+            )))
+        }
+    }
+}
+
+/// `work`'s output, or `work` itself, still pending, once `ms` milliseconds have passed (so
+/// that the caller can let it finish instead of dropping it half-way).
+async fn within<F: std::future::Future + Unpin>(ms: i32, mut work: F) -> Result<F::Output, F> {
+    let timer = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let mut timer = wasm_bindgen_futures::JsFuture::from(timer);
+    let done = std::future::poll_fn(|cx| {
+        use std::future::Future;
+        use std::pin::Pin;
+        use std::task::Poll;
+        if let Poll::Ready(output) = Pin::new(&mut work).poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    done.ok_or(work)
+}
+
+fn idb_detail(error: rexie::Error) -> String {
+    match error {
+        rexie::Error::IdbError(e) => e.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// The models' object store, in a transaction of `mode`.

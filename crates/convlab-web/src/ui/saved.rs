@@ -2,7 +2,11 @@
 //! model.fit and the callbacks) and the saved state (the model being edited, the settings and
 //! the dataset folder), which survive a reload. Plain data; storage is in [`super::storage`].
 
-use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, TrainConfig};
+use convlab_core::limits::allowed;
+use convlab_core::summary::human_bytes;
+use convlab_core::{
+    EarlyStoppingConfig, MemoryEstimate, ModelSpec, Monitor, SpecError, TrainConfig, MEMORY_BUDGET,
+};
 use serde::{Deserialize, Serialize};
 
 /// Where the lab's own state is kept; a URL that sets up an experiment keeps its edits under
@@ -63,6 +67,29 @@ impl Settings {
             .map_err(|e| e.to_string())
     }
 
+    /// Whether `spec` can be trained with these settings: the stack builds and what training
+    /// needs at the batch it will use (the batch size, or every training image when fewer) is
+    /// within the memory budget. The estimate, or why not; nothing is allocated.
+    pub fn check_model(&self, spec: &ModelSpec) -> Result<MemoryEstimate, SpecError> {
+        spec.check_memory(self.train_config().effective_batch(self.train_limit))
+    }
+
+    /// The model panel's line about memory under the summary: `Ok` the estimate when
+    /// training fits the budget, `Err` why not when it does not; `None` when the stack cannot
+    /// be built (the panel says why already).
+    pub fn memory_note(&self, spec: &ModelSpec) -> Option<Result<String, String>> {
+        match self.check_model(spec) {
+            Ok(estimate) => Some(Ok(format!(
+                "Memory to train: {estimate}, of a {} budget",
+                human_bytes(MEMORY_BUDGET)
+            ))),
+            Err(e @ SpecError::TooLarge { .. }) => Some(Err(format!(
+                "This model cannot be trained with these settings: {e}"
+            ))),
+            Err(_) => None,
+        }
+    }
+
     /// The trainer's configuration; batch events come about a hundred times per epoch.
     pub fn train_config(&self) -> TrainConfig {
         // Saturating: an out-of-range split is refused by validate(), not by an underflow.
@@ -86,6 +113,19 @@ impl Settings {
             report_every: (batches / 100).clamp(1, 20),
         }
     }
+}
+
+/// A number typed for `setting` (its `TrainConfig` / URL name) in the field `label`: text,
+/// a negative count or a fraction where a whole number goes is refused with what the setting
+/// allows (`Epochs: '-5' is not a whole number from 1 to 1000`).
+pub fn parse_setting<T: std::str::FromStr>(
+    label: &str,
+    setting: &str,
+    text: &str,
+) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{label}: '{text}' is not {}", allowed(setting)))
 }
 
 /// The lab cell (preset name) `spec` is, or "custom".
@@ -163,5 +203,162 @@ mod tests {
         );
         assert_eq!(config.report_every, 1); // 800 / 32 = 25 batches
         assert!(config.validate(1000).is_ok());
+    }
+
+    #[test]
+    fn typed_text_that_is_not_a_number_names_the_field_and_its_range() {
+        let cases = [
+            (
+                "Epochs",
+                "epochs",
+                "-5",
+                "Epochs: '-5' is not a whole number from 1 to 1000",
+            ),
+            (
+                "Epochs",
+                "epochs",
+                "1e3",
+                "Epochs: '1e3' is not a whole number from 1 to 1000",
+            ),
+            (
+                "Batch size",
+                "batch_size",
+                "",
+                "Batch size: '' is not a whole number from 1 to 8192",
+            ),
+            (
+                "Training images",
+                "train_images",
+                "-1",
+                "Training images: '-1' is not a whole number of at least 1",
+            ),
+            (
+                "EarlyStopping patience",
+                "patience",
+                "two",
+                "EarlyStopping patience: 'two' is not a whole number from 0 to 1000",
+            ),
+        ];
+        for (label, setting, text, message) in cases {
+            assert_eq!(
+                parse_setting::<usize>(label, setting, text).unwrap_err(),
+                message
+            );
+        }
+        assert_eq!(
+            parse_setting::<f64>("Learning rate", "learning_rate", "fast").unwrap_err(),
+            "Learning rate: 'fast' is not a number greater than 0"
+        );
+        assert_eq!(
+            parse_setting::<f32>("Validation split", "validation_split", "20%").unwrap_err(),
+            "Validation split: '20%' is not a number from 0 up to, not including, 1"
+        );
+        assert_eq!(
+            parse_setting::<u64>("Seed", "seed", "-1").unwrap_err(),
+            "Seed: '-1' is not a whole number from 0 to 18446744073709551615"
+        );
+        assert_eq!(parse_setting::<usize>("Epochs", "epochs", " 12 "), Ok(12));
+        // NaN and inf are numbers to Rust's parser: the settings check refuses them.
+        let nan: f64 = parse_setting("Learning rate", "learning_rate", "NaN").unwrap();
+        let settings = Settings {
+            learning_rate: nan,
+            ..Settings::default()
+        };
+        assert_eq!(
+            settings.check().unwrap_err(),
+            "invalid setting learning_rate: must be a finite number greater than 0, got NaN"
+        );
+    }
+
+    #[test]
+    fn settings_that_parse_but_cannot_train_are_named_with_their_range() {
+        let d = Settings::default;
+        let on = |patience, min_delta| Settings {
+            early_stopping_on: true,
+            monitor: Monitor::Loss,
+            patience,
+            min_delta,
+            ..d()
+        };
+        let cases = [
+            (Settings { epochs: 0, ..d() }, "invalid setting epochs: must be between 1 and 1000, got 0"),
+            (Settings { epochs: 100_000, ..d() }, "invalid setting epochs: must be between 1 and 1000, got 100000"),
+            (Settings { batch_size: 0, ..d() }, "invalid setting batch_size: must be between 1 and 8192, got 0"),
+            (Settings { batch_size: 1 << 20, ..d() }, "invalid setting batch_size: must be between 1 and 8192, got 1048576"),
+            (Settings { learning_rate: 0.0, ..d() }, "invalid setting learning_rate: must be a finite number greater than 0, got 0"),
+            (Settings { learning_rate: -1.0, ..d() }, "invalid setting learning_rate: must be a finite number greater than 0, got -1"),
+            (Settings { learning_rate: f64::INFINITY, ..d() }, "invalid setting learning_rate: must be a finite number greater than 0, got inf"),
+            (Settings { validation_split: 1.0, ..d() }, "invalid setting validation_split: must be in [0, 1), got 1"),
+            (Settings { validation_split: -0.2, ..d() }, "invalid setting validation_split: must be in [0, 1), got -0.2"),
+            (Settings { validation_split: f32::NAN, ..d() }, "invalid setting validation_split: must be in [0, 1), got NaN"),
+            (Settings { train_limit: 0, ..d() }, "Training images: use at least 1"),
+            (Settings { stop_at_loss_on: true, stop_at_loss: 0.0, ..d() }, "invalid setting stop_at_loss: must be a finite number greater than 0, got 0"),
+            (Settings { stop_at_loss_on: true, stop_at_loss: f32::NAN, ..d() }, "invalid setting stop_at_loss: must be a finite number greater than 0, got NaN"),
+            (on(5000, 0.0), "invalid setting early_stopping.patience: must be between 0 and 1000, got 5000"),
+            (on(2, -0.1), "invalid setting early_stopping.min_delta: must be a finite number of 0 or more, got -0.1"),
+        ];
+        for (settings, message) in cases {
+            assert_eq!(settings.check().unwrap_err(), message, "{settings:?}");
+        }
+        // A threshold or patience that is off is not checked; a batch larger than the
+        // training images is allowed (Keras trains one batch of them).
+        for settings in [
+            Settings {
+                stop_at_loss: -1.0,
+                patience: 5000,
+                ..d()
+            },
+            Settings {
+                batch_size: 8192,
+                train_limit: 100,
+                ..d()
+            },
+            Settings {
+                learning_rate: 1e30,
+                ..d()
+            },
+        ] {
+            assert_eq!(settings.check(), Ok(()), "{settings:?}");
+        }
+    }
+
+    #[test]
+    fn the_memory_note_gives_the_estimate_or_why_training_would_not_fit() {
+        let cnn = ModelSpec::preset("cnn").unwrap();
+        let note = Settings::default().memory_note(&cnn).unwrap().unwrap();
+        assert_eq!(
+            note,
+            "Memory to train: about 57.56 MB (weights 442.91 KB, gradients 442.91 KB, Adam state 885.83 KB, \
+             activations 7.97 MB at batch 32, evaluation pass 51.57 MB, convolution patches 4.25 MB), of a 2.00 GB budget"
+        );
+        let wide = ModelSpec::preset("cnn-64").unwrap();
+        let huge = Settings {
+            batch_size: 8192,
+            ..Settings::default()
+        };
+        assert!(huge.check().is_ok(), "the settings alone are fine");
+        let note = huge.memory_note(&wide).unwrap().unwrap_err();
+        assert!(
+            note.starts_with("This model cannot be trained with these settings: training at batch 8192 needs about 3.94 GB"),
+            "{note}"
+        );
+        assert!(note.contains("more than the 2.00 GB budget"), "{note}");
+        assert!(matches!(
+            huge.check_model(&wide),
+            Err(SpecError::TooLarge { .. })
+        ));
+        // On 100 training images the batch is 100 (one batch per epoch), which fits.
+        let few = Settings {
+            train_limit: 100,
+            ..huge
+        };
+        assert_eq!(few.check_model(&wide).unwrap().batch_size, 100);
+        // A stack that cannot be built has no note: the panel names the layer instead.
+        let broken = ModelSpec::parse_text("dense:10").unwrap();
+        assert_eq!(Settings::default().memory_note(&broken), None);
+        assert!(matches!(
+            Settings::default().check_model(&broken),
+            Err(SpecError::Layer { index: 0, .. })
+        ));
     }
 }

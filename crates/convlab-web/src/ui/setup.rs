@@ -7,7 +7,8 @@
 
 use super::controls::Control;
 use super::saved::{SavedState, Settings};
-use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, PRESET_NAMES};
+use convlab_core::limits::allowed;
+use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, SpecError, PRESET_NAMES};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Parameters that describe the experiment; a share link writes all of them.
@@ -27,6 +28,10 @@ pub const EXPERIMENT_PARAMS: [&str; 11] = [
 
 /// Parameters that shape an embedded lab rather than the experiment.
 pub const EMBED_PARAMS: [&str; 6] = ["data", "panels", "lock", "hide", "allow", "id"];
+
+/// Parameters for the end-to-end tests only (not offered to authors): `test-faults` exposes
+/// the fault hook (see the README's "When things go wrong").
+pub const TEST_PARAMS: [&str; 1] = ["test-faults"];
 
 /// Page sections an author can choose with `panels=` (name, element id).
 pub const PANELS: [(&str, &str); 7] = [
@@ -93,11 +98,12 @@ pub fn experiment_key(pairs: &[(String, String)]) -> String {
     parts.join("&")
 }
 
-fn number<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T, String> {
+/// A number in the URL; the message names the parameter and what it allows.
+fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
     value
         .trim()
         .parse::<T>()
-        .map_err(|_| format!("URL parameter {name}='{value}' is not {what}"))
+        .map_err(|_| format!("URL parameter {name}='{value}' is not {}", allowed(name)))
 }
 
 fn switch(name: &str, value: &str) -> Result<bool, String> {
@@ -108,6 +114,36 @@ fn switch(name: &str, value: &str) -> Result<bool, String> {
             "URL parameter {name}='{value}' is not on or off (use 1 or 0)"
         )),
     }
+}
+
+/// A URL value as messages quote it: at most 60 characters (a URL can carry kilobytes).
+fn quoted(value: &str) -> String {
+    match value.char_indices().nth(60) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_string(),
+    }
+}
+
+/// Parameters among `names` given more than once, named with what is done about them
+/// (`outcome`).
+fn repeated(pairs: &[(String, String)], names: &[&str], outcome: &str) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let values: Vec<String> = pairs
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| format!("'{}'", quoted(v)))
+                .collect();
+            (values.len() > 1).then(|| {
+                format!(
+                    "URL parameter {name} is given {} times ({}); {outcome}",
+                    values.len(),
+                    values.join(", ")
+                )
+            })
+        })
+        .collect()
 }
 
 /// `monitor:patience:min_delta[:restore]`, e.g. `val_loss:2:0:restore`, or `off`.
@@ -127,9 +163,11 @@ fn early_stopping(value: &str, settings: &mut Settings) -> Result<(), String> {
         monitor: Monitor::from_name(parts[0]).ok_or_else(|| fail("unknown monitor"))?,
         patience: parts[1]
             .parse()
-            .map_err(|_| fail("patience is not a whole number"))?,
+            .map_err(|_| fail(&format!("patience is not {}", allowed("patience"))))?,
         min_delta: match parts.get(2) {
-            Some(d) => d.parse().map_err(|_| fail("min_delta is not a number"))?,
+            Some(d) => d
+                .parse()
+                .map_err(|_| fail(&format!("min_delta is not {}", allowed("min_delta"))))?,
             None => 0.0,
         },
         restore_best_weights: match parts.get(3) {
@@ -164,13 +202,15 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
                 state.preset = name.to_string();
             }
             None => problems.push(format!(
-                "URL parameter preset='{name}' is not a lab preset (use {})",
+                "URL parameter preset='{}' is not a lab preset (use {})",
+                quoted(name),
                 PRESET_NAMES.join(", ")
             )),
         }
     }
     if let Some(text) = get("layers") {
-        match ModelSpec::parse_text(text) {
+        // A stack that parses but cannot be built is refused too, naming the layer.
+        match ModelSpec::parse_text(text).and_then(|spec| spec.infer().map(|_| spec)) {
             Ok(spec) => {
                 state.preset = super::saved::preset_of(&spec);
                 state.spec = spec;
@@ -184,21 +224,23 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
         let value = value.as_str();
         let mut s = state.settings.clone();
         let applied = match name.as_str() {
-            "epochs" => number(name, value, "a whole number").map(|v| s.epochs = v),
-            "batch_size" => number(name, value, "a whole number").map(|v| s.batch_size = v),
-            "learning_rate" => number(name, value, "a number").map(|v| s.learning_rate = v),
-            "seed" => number(name, value, "a whole number").map(|v| s.seed = v),
-            "validation_split" => number(name, value, "a number").map(|v| s.validation_split = v),
-            "train_images" => number(name, value, "a whole number").map(|v| s.train_limit = v),
+            "epochs" => number(name, value).map(|v| s.epochs = v),
+            "batch_size" => number(name, value).map(|v| s.batch_size = v),
+            "learning_rate" => number(name, value).map(|v| s.learning_rate = v),
+            "seed" => number(name, value).map(|v| s.seed = v),
+            "validation_split" => number(name, value).map(|v| s.validation_split = v),
+            "train_images" => number(name, value).map(|v| s.train_limit = v),
             "webgpu" => switch(name, value).map(|v| s.prefer_webgpu = v),
             "stop_at_loss" if value == "off" => {
                 s.stop_at_loss_on = false;
                 Ok(())
             }
-            "stop_at_loss" => number::<f32>(name, value, "a number or off").map(|v| {
-                s.stop_at_loss_on = true;
-                s.stop_at_loss = v;
-            }),
+            "stop_at_loss" => number::<f32>(name, value)
+                .map_err(|e| e + ", or off")
+                .map(|v| {
+                    s.stop_at_loss_on = true;
+                    s.stop_at_loss = v;
+                }),
             "early_stopping" => early_stopping(value, &mut s),
             _ => continue,
         };
@@ -210,15 +252,46 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
             Err(e) => problems.push(e),
         }
     }
-    for (name, _) in pairs {
-        if !EXPERIMENT_PARAMS.contains(&name.as_str()) && !EMBED_PARAMS.contains(&name.as_str()) {
+    // The model and the settings together: the memory training needs at this batch size.
+    let sizes = [
+        "preset",
+        "layers",
+        "batch_size",
+        "train_images",
+        "validation_split",
+    ];
+    if pairs.iter().any(|(k, _)| sizes.contains(&k.as_str())) {
+        if let Err(e @ SpecError::TooLarge { .. }) = state.settings.check_model(&state.spec) {
             problems.push(format!(
-                "unknown URL parameter '{name}' (known: {}, {})",
+                "this model cannot be trained with these settings: {e}"
+            ));
+        }
+    }
+    for (index, (name, _)) in pairs.iter().enumerate() {
+        let known = EXPERIMENT_PARAMS.contains(&name.as_str())
+            || EMBED_PARAMS.contains(&name.as_str())
+            || TEST_PARAMS.contains(&name.as_str());
+        if !known && !pairs[..index].iter().any(|(earlier, _)| earlier == name) {
+            problems.push(format!(
+                "unknown URL parameter '{}' (known: {}, {})",
+                quoted(name),
                 EXPERIMENT_PARAMS.join(", "),
                 EMBED_PARAMS.join(", ")
             ));
         }
     }
+    // A setting given twice is applied in order, each value checked: the last one that can be
+    // used stays. The model takes the last `preset` and the last `layers`.
+    problems.extend(repeated(
+        pairs,
+        &["preset", "layers"],
+        "only the last is used",
+    ));
+    problems.extend(repeated(
+        pairs,
+        &EXPERIMENT_PARAMS[2..],
+        "each is checked, and the last one that can be used applies",
+    ));
     problems
 }
 
@@ -236,14 +309,14 @@ pub fn embedding(pairs: &[(String, String)]) -> (Embedding, Vec<String>) {
     for (name, value) in pairs {
         match name.as_str() {
             "panels" => {
-                let mut shown = Vec::new();
+                // Given twice, the panels of both lists are shown.
+                let shown = embedding.panels.get_or_insert_with(Vec::new);
                 for panel in names(value) {
                     match PANELS.iter().find(|(n, _)| *n == panel) {
                         Some((_, id)) => shown.push(*id),
                         None => problems.push(unknown("panels", &panel, PANELS.map(|p| p.0))),
                     }
                 }
-                embedding.panels = Some(shown);
             }
             "lock" => {
                 for control in names(value) {
@@ -266,7 +339,8 @@ pub fn embedding(pairs: &[(String, String)]) -> (Embedding, Vec<String>) {
                     match normal_origin(&origin) {
                         Some(origin) => embedding.allow.push(origin),
                         None => problems.push(format!(
-                            "URL parameter allow: '{origin}' is not an origin (write scheme://host[:port], e.g. https://course.example.org)"
+                            "URL parameter allow: '{}' is not an origin (write scheme://host[:port], e.g. https://course.example.org)",
+                            quoted(&origin)
                         )),
                     }
                 }
@@ -275,12 +349,16 @@ pub fn embedding(pairs: &[(String, String)]) -> (Embedding, Vec<String>) {
             _ => {}
         }
     }
+    let lists = ["panels", "lock", "hide", "allow"];
+    problems.extend(repeated(pairs, &lists, "all of them apply"));
+    problems.extend(repeated(pairs, &["data", "id"], "only the last is used"));
     (embedding, problems)
 }
 
 fn unknown<const N: usize>(param: &str, name: &str, known: [&str; N]) -> String {
     format!(
-        "URL parameter {param}: unknown name '{name}' (use {})",
+        "URL parameter {param}: unknown name '{}' (use {})",
+        quoted(name),
         known.join(", ")
     )
 }

@@ -1,23 +1,51 @@
-//! The page's local storage, through gloo-storage: the saved state (per lab or per URL
-//! experiment) and the run history. Text that no longer reads is kept aside, never
-//! overwritten, and named in the message.
+//! The page's local storage: the saved state (per lab or per URL experiment) and the run
+//! history, as JSON. Text that no longer reads is kept aside, never overwritten, and named in
+//! the message. Where the browser gives no local storage (private mode, storage turned off)
+//! or a write throws (the quota is full), the page says so and works on without it.
+//!
+//! Straight through web-sys: gloo-storage's error conversion panics when a storage call throws
+//! something that is not an `Error`, and a panic would take the page down with it.
 
 use super::history::RunRecord;
 use super::saved::SavedState;
 use crate::WebError;
-use gloo_storage::{errors::StorageError, LocalStorage, Storage};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen::JsValue;
 
 const RUNS_KEY: &str = "convlab.runs.v1";
 /// Oldest runs are dropped past this, so local storage never fills up.
 const MAX_RUNS: usize = 200;
 
-/// Whether the browser gives this page local storage (gloo's calls throw where it does not).
-fn available() -> bool {
-    web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .is_some()
+/// The page's local storage, or why the browser gives none (reading `localStorage` throws a
+/// `SecurityError` where storage is turned off).
+fn local_storage() -> Result<web_sys::Storage, String> {
+    let window = web_sys::window().ok_or("there is no window")?;
+    match window.local_storage() {
+        Ok(Some(storage)) => Ok(storage),
+        Ok(None) => Err("this browser gives the page no local storage".to_string()),
+        Err(e) => Err(format!(
+            "this browser gives the page no local storage (private mode, or storage turned off?): {}",
+            exception(&e)
+        )),
+    }
+}
+
+/// A thrown value as "Name: message" (`QuotaExceededError: ...`), whatever was thrown.
+fn exception(value: &JsValue) -> String {
+    let field = |name: &str| {
+        js_sys::Reflect::get(value, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| !v.is_empty())
+    };
+    match (field("name"), field("message")) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (name, message) => name
+            .or(message)
+            .or_else(|| value.as_string())
+            .unwrap_or_else(|| "the browser gave no reason".to_string()),
+    }
 }
 
 /// What a key holds: nothing, a value, or text that does not read (kept aside as `key.unreadable`).
@@ -28,17 +56,18 @@ enum Stored<T> {
 }
 
 fn read<T: DeserializeOwned>(key: &str) -> Stored<T> {
-    if !available() {
+    // Without storage there is nothing to read; the first write says why.
+    let Ok(storage) = local_storage() else {
         return Stored::Missing;
-    }
-    match LocalStorage::get::<T>(key) {
+    };
+    let Ok(Some(text)) = storage.get_item(key) else {
+        return Stored::Missing;
+    };
+    match serde_json::from_str(&text) {
         Ok(value) => Stored::Found(value),
-        Err(StorageError::KeyNotFound(_)) => Stored::Missing,
         Err(error) => {
             let aside = format!("{key}.unreadable");
-            if let Ok(Some(text)) = LocalStorage::raw().get_item(key) {
-                let _ = LocalStorage::raw().set_item(&aside, &text);
-            }
+            let _ = storage.set_item(&aside, &text);
             Stored::Unreadable {
                 problem: error.to_string(),
                 aside,
@@ -48,12 +77,17 @@ fn read<T: DeserializeOwned>(key: &str) -> Stored<T> {
 }
 
 fn write<T: Serialize + ?Sized>(key: &str, value: &T, what: &'static str) -> Result<(), WebError> {
-    if !available() {
-        return Err(WebError::Unavailable(
-            "this browser gives the page no local storage; settings and runs will not survive a reload",
-        ));
-    }
-    LocalStorage::set(key, value).map_err(|_| WebError::Storage { what })
+    let refused = |reason: String| WebError::Storage { what, reason };
+    let storage = local_storage().map_err(refused)?;
+    let text = serde_json::to_string(value).map_err(|e| refused(e.to_string()))?;
+    storage.set_item(key, &text).map_err(|e| {
+        let reason = exception(&e);
+        refused(if reason.starts_with("QuotaExceededError") {
+            format!("it is full: {reason}")
+        } else {
+            reason
+        })
+    })
 }
 
 /// The state saved under `key` (or the defaults), whether there was one, and a problem.

@@ -9,7 +9,7 @@ mod session;
 
 pub use session::{Session, SessionError};
 
-use crate::protocol::{FromWorker, RequestKind, ToWorker};
+use crate::protocol::{Fault, FromWorker, RequestKind, ToWorker};
 use convlab_core::StopHandle;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -103,6 +103,7 @@ fn post(scope: &DedicatedWorkerGlobalScope, reply: FromWorker) {
 /// Runs the worker: requests are handled one at a time in arrival order, except Stop, which
 /// acts at once on the run in progress.
 pub fn start(scope: DedicatedWorkerGlobalScope) {
+    report_panics();
     let stop = StopSlot::default();
     let session = Rc::new(RefCell::new(Some(Session::new(stop.clone()))));
     let queue: Rc<RefCell<VecDeque<ToWorker>>> = Rc::default();
@@ -118,9 +119,16 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
                 return post(&post_scope, failure);
             }
         };
-        if request == ToWorker::Stop {
-            stop.request_stop();
-            return;
+        match request {
+            ToWorker::Stop => return stop.request_stop(),
+            ToWorker::Fault(Fault::LoseGpu) => {
+                if !crate::gpu::destroy_device() {
+                    log("convlab worker: the fault test asked to lose the GPU, but none is in use");
+                }
+                return;
+            }
+            ToWorker::Fault(Fault::Panic) => panic!("the fault test asked the worker to panic"),
+            _ => {}
         }
         queue.borrow_mut().push_back(request);
         // Whoever takes the session drains the queue; if it is out, a drain is running.
@@ -142,6 +150,21 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the worker lives as long as its handler
     post(&scope, FromWorker::Ready);
+}
+
+/// A panic kills this worker (wasm cannot unwind): the console gets its message and stack,
+/// and the page a [`FromWorker::Crashed`] naming it, so that it starts a fresh worker.
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let crashed = FromWorker::Crashed {
+            message: format!("the training worker panicked: {info}"),
+        };
+        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        if let Ok(value) = crashed.to_js() {
+            let _ = scope.post_message(&value);
+        }
+    }));
 }
 
 #[wasm_bindgen]

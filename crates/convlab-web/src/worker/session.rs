@@ -3,12 +3,15 @@
 
 use crate::fetch;
 use crate::gpu::choose_backend;
-use crate::protocol::{Destination, FileProgress, FromWorker, TestResult, ToWorker, SAMPLE_COUNT};
+use crate::protocol::{
+    Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker, SAMPLE_COUNT,
+};
 use crate::WebError;
 use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
-    evaluate, feature_maps, model_file, run_pausing, Backend, DataError, Dataset, ModelFileError,
-    ModelHeader, ModelSpec, Sequential, SpecError, TrainConfig, TrainError, TrainEvent, Trainer,
+    evaluate, feature_maps, model_file, run_pausing, Backend, BackendKind, Checkpoint, DataError,
+    Dataset, ModelFileError, ModelHeader, ModelSpec, Sequential, SpecError, TrainConfig,
+    TrainError, TrainEvent, Trainer,
 };
 
 use super::{wasm_memory_bytes, yield_to_event_loop, StopSlot};
@@ -39,6 +42,33 @@ pub enum SessionError {
     },
     #[error("evaluating {origin} on the test set failed: {source}")]
     EvaluateLoaded { origin: String, source: TrainError },
+}
+
+/// A Train request's contents.
+struct RunRequest {
+    spec: ModelSpec,
+    config: TrainConfig,
+    train_limit: Option<usize>,
+    prefer_webgpu: bool,
+    resume: Option<Box<Checkpoint>>,
+}
+
+impl SessionError {
+    /// The backend itself failed (a kernel, a read-back), as it does once its device is lost;
+    /// not a bad request or a bad file.
+    fn is_device_failure(&self) -> bool {
+        let train = |e: &TrainError| {
+            matches!(
+                e,
+                TrainError::Execution(_) | TrainError::Data(_) | TrainError::EmptyReadBack { .. }
+            )
+        };
+        match self {
+            SessionError::Train(e) | SessionError::EvaluateLoaded { source: e, .. } => train(e),
+            SessionError::Save(ModelFileError::ReadBack { .. }) => true,
+            _ => false,
+        }
+    }
 }
 
 /// The last trained (or loaded) model and what its file header says about it.
@@ -72,8 +102,36 @@ impl Session {
     pub async fn handle(&mut self, request: ToWorker, emit: Emit<'_>) {
         let kind = request.kind();
         if let Err(error) = self.serve(request, emit).await {
-            emit(failure(kind, &error));
+            match self.gpu_lost(&error).await {
+                Some(reason) => emit(FromWorker::GpuLost {
+                    request: kind,
+                    reason,
+                    epoch: 0,
+                    batch: 0,
+                }),
+                None => emit(failure(kind, &error)),
+            }
         }
+    }
+
+    /// Whether a failure on WebGPU means the device is gone: its `lost` promise settled (the
+    /// reason `worker.js` kept) or burn reports an error on it. The session then forgets the
+    /// device and what lived on it; from now on it runs on the CPU.
+    async fn gpu_lost(&mut self, error: &SessionError) -> Option<String> {
+        let on_gpu = self
+            .backend
+            .as_ref()
+            .is_some_and(|b| b.kind == BackendKind::Wgpu);
+        if !on_gpu || !(error.is_device_failure() || crate::gpu::lost_reason().is_some()) {
+            return None;
+        }
+        let reason = crate::gpu::wait_for_lost_reason()
+            .await
+            .unwrap_or_else(|| error.to_string());
+        crate::gpu::mark_lost(&reason);
+        self.backend = None;
+        self.trained = None;
+        Some(reason)
     }
 
     async fn serve(&mut self, request: ToWorker, emit: Emit<'_>) -> Result<(), SessionError> {
@@ -84,11 +142,19 @@ impl Session {
                 config,
                 train_limit,
                 prefer_webgpu,
+                resume,
             } => {
-                self.train(spec, config, train_limit, prefer_webgpu, emit)
-                    .await
+                let run = RunRequest {
+                    spec,
+                    config,
+                    train_limit,
+                    prefer_webgpu,
+                    resume,
+                };
+                self.train(run, emit).await
             }
-            ToWorker::Stop => {
+            // The transport acts on these at once; queued, they have nothing left to do.
+            ToWorker::Stop | ToWorker::Fault(_) => {
                 self.stop.request_stop();
                 Ok(())
             }
@@ -178,14 +244,14 @@ impl Session {
         reply
     }
 
-    async fn train(
-        &mut self,
-        spec: ModelSpec,
-        config: TrainConfig,
-        train_limit: Option<usize>,
-        prefer_webgpu: bool,
-        emit: Emit<'_>,
-    ) -> Result<(), SessionError> {
+    async fn train(&mut self, run: RunRequest, emit: Emit<'_>) -> Result<(), SessionError> {
+        let RunRequest {
+            spec,
+            config,
+            train_limit,
+            prefer_webgpu,
+            resume,
+        } = run;
         let (Some(train), Some(test)) = (&self.train, &self.test) else {
             return Err(SessionError::NoData);
         };
@@ -194,17 +260,35 @@ impl Session {
             Some(n) => train.take(n),
             None => train.clone(),
         };
+        // Settings, stack and memory against the budget, before a device or tensor exists.
+        config.check_training(&spec, data.len())?;
         let backend = choose_backend(prefer_webgpu).await;
         emit(FromWorker::Backend {
             kind: backend.kind,
             description: backend.description.clone(),
         });
         self.backend = Some(backend.clone());
-        let mut trainer = Trainer::new(&spec, config, data, backend.device.clone())?;
+        let mut trainer = match &resume {
+            Some(checkpoint) => {
+                Trainer::resume(&spec, config, data, backend.device.clone(), checkpoint)?
+            }
+            None => Trainer::new(&spec, config, data, backend.device.clone())?,
+        };
+        trainer.emit_checkpoints();
         self.stop.set(Some(trainer.stop_handle()));
         let mut on_event = |event: TrainEvent| match event {
             // The Tested reply below carries the evaluation, without its 10,000 predictions.
             TrainEvent::Finished(_) => {}
+            TrainEvent::Checkpoint(checkpoint) => {
+                // For the benchmarks (bench/browser), which read the console.
+                debug(&format!(
+                    "convlab checkpoint: epochs {}, {} bytes, {:.2} ms",
+                    checkpoint.epochs_done,
+                    checkpoint.bytes(),
+                    checkpoint.seconds * 1e3
+                ));
+                emit(FromWorker::Training(TrainEvent::Checkpoint(checkpoint)));
+            }
             TrainEvent::Epoch(metrics) => {
                 let epoch = metrics.epoch;
                 emit(FromWorker::Training(TrainEvent::Epoch(metrics)));
@@ -218,7 +302,23 @@ impl Session {
         let outcome =
             run_pausing(&mut trainer, Some(test), &mut on_event, yield_to_event_loop).await;
         self.stop.set(None);
-        let summary = outcome?;
+        let summary = match outcome {
+            Ok(summary) => summary,
+            Err(error) => {
+                let error = SessionError::from(error);
+                let Some(reason) = self.gpu_lost(&error).await else {
+                    return Err(error);
+                };
+                let (epoch, batch) = trainer.position();
+                emit(FromWorker::GpuLost {
+                    request: RequestKind::Train,
+                    reason,
+                    epoch,
+                    batch,
+                });
+                return Ok(());
+            }
+        };
         let evaluation = summary.test.expect("run evaluates when given a test set");
         self.trained = Some(TrainedModel {
             header: summary.header,
@@ -322,4 +422,10 @@ fn test_result(evaluation: &convlab_core::Evaluation, test: &Dataset) -> TestRes
             .map(|row| row.to_vec())
             .collect(),
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = debug)]
+    fn debug(s: &str);
 }

@@ -1,6 +1,9 @@
 //! The page's state machine, natively: every phase transition (`phases`), the enabling rules,
 //! host commands while the student trains and a worker failure in each phase (`rules`).
 
+mod bad_input;
+mod faults;
+mod limits;
 mod phases;
 mod rules;
 

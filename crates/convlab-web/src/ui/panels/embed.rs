@@ -134,9 +134,15 @@ pub fn listen(dispatcher: &Dispatcher, allow: Vec<String>) {
         }
         match command {
             Ok(command) => d.dispatch(Msg::Host(command)),
-            Err(e) => console_warn(&format!(
-                "convlab: ignored a malformed command from {origin}: {e}"
-            )),
+            // The host is told, as for a command that cannot be carried out now.
+            Err(e) => {
+                console_warn(&format!("convlab: ignored a command from {origin}: {e}"));
+                let failed = HostEvent::CommandFailed {
+                    command: e.command.clone(),
+                    message: e.to_string(),
+                };
+                d.with_app(|app| post(&failed, &app.embedding));
+            }
         }
     });
 }

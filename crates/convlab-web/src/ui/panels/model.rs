@@ -15,6 +15,8 @@ use web_sys::{Element, HtmlElement, HtmlSelectElement};
 
 const PANEL: &str = "model";
 
+type Shown = (ModelSpec, Option<String>, Option<Result<String, String>>);
+
 pub struct ModelPanel {
     preset: HtmlSelectElement,
     editor: Element,
@@ -22,9 +24,10 @@ pub struct ModelPanel {
     error: HtmlElement,
     summary: Element,
     layers_version: Cell<u64>,
-    /// The model and field error last shown: the summary is rebuilt only when they change
-    /// (the panel renders after every message, a hundred times an epoch while training).
-    shown: RefCell<Option<(ModelSpec, Option<String>)>>,
+    /// The model, field error and memory note last shown: the summary is rebuilt only when
+    /// they change (the panel renders after every message, a hundred times an epoch while
+    /// training).
+    shown: RefCell<Option<Shown>>,
 }
 
 impl ModelPanel {
@@ -92,7 +95,13 @@ impl Panel for ModelPanel {
     fn render(&self, app: &App) {
         set_disabled(&self.preset, !app.enabled(Control::Preset));
         set_disabled(&self.editor, !app.enabled(Control::Editor));
-        let now = (app.state.spec.clone(), app.field_error.clone());
+        // The memory it needs depends on the settings too (batch size, training images).
+        let memory = app.state.settings.memory_note(&app.state.spec);
+        let now = (
+            app.state.spec.clone(),
+            app.field_error.clone(),
+            memory.clone(),
+        );
         let layers_changed = self.layers_version.get() != app.versions.layers;
         if !layers_changed && self.shown.borrow().as_ref() == Some(&now) {
             return;
@@ -124,9 +133,19 @@ impl Panel for ModelPanel {
                 set_text(&self.summary, "");
             }
             None => {
-                show_error(&self.error, None);
+                show_error(
+                    &self.error,
+                    memory
+                        .as_ref()
+                        .and_then(|m| m.as_ref().err())
+                        .map(String::as_str),
+                );
                 if let Ok(summary) = Summary::of(&app.state.spec) {
-                    set_text(&self.summary, &summary.to_table("sequential"));
+                    let mut text = summary.to_table("sequential");
+                    if let Some(Ok(line)) = &memory {
+                        text += &format!("\n{line}\n");
+                    }
+                    set_text(&self.summary, &text);
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use crate::ui::app::{App, Msg};
 use crate::ui::dom::{bind, on, set_disabled, show_error};
-use crate::ui::saved::Settings;
+use crate::ui::saved::{parse_setting, Settings};
 use crate::ui::{Control, Dispatcher, Panel};
 use crate::WebError;
 use convlab_core::Monitor;
@@ -30,11 +30,12 @@ struct Form {
     restore: HtmlInputElement,
 }
 
-fn number<T: std::str::FromStr>(field: &HtmlInputElement, label: &str) -> Result<T, String> {
-    let text = field.value();
-    text.trim()
-        .parse::<T>()
-        .map_err(|_| format!("{label}: '{text}' is not a valid number"))
+fn number<T: std::str::FromStr>(
+    field: &HtmlInputElement,
+    label: &str,
+    setting: &str,
+) -> Result<T, String> {
+    parse_setting(label, setting, &field.value())
 }
 
 impl Form {
@@ -60,19 +61,23 @@ impl Form {
     /// The form's settings, checked; the error names the field.
     fn read(&self) -> Result<Settings, String> {
         let settings = Settings {
-            epochs: number(&self.epochs, "Epochs")?,
-            batch_size: number(&self.batch_size, "Batch size")?,
-            learning_rate: number(&self.learning_rate, "Learning rate")?,
-            seed: number(&self.seed, "Seed")?,
-            validation_split: number(&self.validation_split, "Validation split")?,
-            train_limit: number(&self.train_limit, "Training images")?,
+            epochs: number(&self.epochs, "Epochs", "epochs")?,
+            batch_size: number(&self.batch_size, "Batch size", "batch_size")?,
+            learning_rate: number(&self.learning_rate, "Learning rate", "learning_rate")?,
+            seed: number(&self.seed, "Seed", "seed")?,
+            validation_split: number(
+                &self.validation_split,
+                "Validation split",
+                "validation_split",
+            )?,
+            train_limit: number(&self.train_limit, "Training images", "train_images")?,
             prefer_webgpu: self.prefer_webgpu.checked(),
             stop_at_loss_on: self.stop_at_loss_on.checked(),
-            stop_at_loss: number(&self.stop_at_loss, "Loss threshold")?,
+            stop_at_loss: number(&self.stop_at_loss, "Loss threshold", "stop_at_loss")?,
             early_stopping_on: self.early_stopping_on.checked(),
             monitor: Monitor::from_name(&self.monitor.value()).unwrap_or(Monitor::ValLoss),
-            patience: number(&self.patience, "EarlyStopping patience")?,
-            min_delta: number(&self.min_delta, "EarlyStopping min_delta")?,
+            patience: number(&self.patience, "EarlyStopping patience", "patience")?,
+            min_delta: number(&self.min_delta, "EarlyStopping min_delta", "min_delta")?,
             restore_best_weights: self.restore.checked(),
         };
         settings.check()?;
