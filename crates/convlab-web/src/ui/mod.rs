@@ -26,6 +26,7 @@ pub mod host;
 pub mod messages;
 pub mod model_store;
 pub mod panels;
+mod recovery;
 mod replies;
 pub mod saved;
 pub mod setup;
