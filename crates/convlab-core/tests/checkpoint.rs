@@ -38,16 +38,6 @@ fn checkpoints(events: &[TrainEvent]) -> Vec<Checkpoint> {
         .collect()
 }
 
-fn epoch_losses(events: &[TrainEvent]) -> Vec<f32> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            TrainEvent::Epoch(m) => Some(m.loss),
-            _ => None,
-        })
-        .collect()
-}
-
 fn floats(bytes: &[u8]) -> Vec<f32> {
     bytes
         .chunks_exact(4)
@@ -102,8 +92,8 @@ fn a_resumed_run_matches_the_uninterrupted_one() {
         "{:?}",
         &resumed_events[..2]
     );
-    let whole_losses = epoch_losses(&events);
-    let resumed_losses = epoch_losses(&resumed_events);
+    let whole_losses = common::epoch_losses(&events);
+    let resumed_losses = common::epoch_losses(&resumed_events);
     assert_eq!(
         resumed_losses.len(),
         2,

@@ -27,16 +27,6 @@ fn batch_losses(events: &[TrainEvent]) -> Vec<f32> {
         .collect()
 }
 
-fn epoch_losses(events: &[TrainEvent]) -> Vec<f32> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            TrainEvent::Epoch(m) => Some(m.loss),
-            _ => None,
-        })
-        .collect()
-}
-
 fn test_accuracy(events: &[TrainEvent]) -> f32 {
     match events.last() {
         Some(TrainEvent::Finished(e)) => e.accuracy,
@@ -71,7 +61,7 @@ fn cnn_learns_from_real_images() {
         "first running loss {} should be near ln(10)",
         losses[0]
     );
-    let epochs = epoch_losses(&events);
+    let epochs = common::epoch_losses(&events);
     assert!(epochs[1] < epochs[0] * 0.8, "loss did not fall: {epochs:?}");
     let accuracy = test_accuracy(&events);
     assert!(
@@ -170,7 +160,7 @@ fn loss_threshold_callback_stops_with_the_lab_message() {
     };
     let (events, _) = train("dnn", config, 500);
     assert!(stopped(&events).is_none());
-    assert_eq!(epoch_losses(&events).len(), 2);
+    assert_eq!(common::epoch_losses(&events).len(), 2);
 }
 
 #[test]

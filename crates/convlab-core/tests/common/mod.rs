@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
-use convlab_core::Dataset;
+use convlab_core::{Dataset, TrainEvent};
 use std::path::PathBuf;
 
 pub fn fixture_dir() -> PathBuf {
@@ -16,4 +16,15 @@ pub fn fixture_train() -> Dataset {
 
 pub fn fixture_test() -> Dataset {
     Dataset::load(&fixture_dir(), TEST_IMAGES, TEST_LABELS).expect("fixture test set")
+}
+
+/// The loss of each epoch, in order, from a run's events.
+pub fn epoch_losses(events: &[TrainEvent]) -> Vec<f32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Epoch(m) => Some(m.loss),
+            _ => None,
+        })
+        .collect()
 }
