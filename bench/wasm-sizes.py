@@ -3,7 +3,7 @@
 wasm-bindgen keeps when wasm-opt is off.
 
     sed -i 's/data-wasm-opt="z"/data-wasm-opt="0"/' www/index.html && trunk build --release
-    python3 bench/wasm-sizes.py dist/convlab-web_bg.wasm
+    python3 bench/wasm-sizes.py dist/convlab-web-cpu_bg.wasm
     git checkout www/index.html
 """
 import sys, re, collections

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings for the scripts; sourced, not run.
 # One persistent build folder outside the clone: burn takes ~30 min of CPU per target to build,
 # and CI clones main afresh each run.

@@ -14,10 +14,14 @@ trap 'rm -f "$LOG"' EXIT
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "shellcheck (the scripts)"
+shellcheck -x scripts/*.sh bench/*.sh .ci/run
+
 step "cargo clippy (native, and the web crate for wasm32)"
 cargo clippy --release --workspace --all-targets -- -D warnings
-# Twice: the page's CPU-only module, and the WebGPU build (convlab-web's `webgpu` feature).
-cargo clippy --release -p convlab-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+# Twice: the page's CPU-only module (convlab-web-cpu), and the WebGPU build (convlab-web-gpu:
+# convlab-web's `webgpu` feature).
+cargo clippy --release -p convlab-web -p convlab-web-cpu --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo clippy --release -p convlab-web -p convlab-web-gpu --features convlab-web/webgpu \
   --target wasm32-unknown-unknown --all-targets -- -D warnings
 
@@ -39,10 +43,10 @@ for backend in wgpu cpu; do
     wasm-pack test --headless --chrome --release crates/convlab-web "${features[@]}" 2>&1 | tee -a "$LOG"
 done
 
-step "the page: trunk build --release (www/ -> dist/)"
-trunk build --release
+step "the page and its bundle: scripts/publish.sh (trunk build --release, www/ -> dist/ -> publish/)"
+scripts/publish.sh
 
-step "end-to-end tests: the page in headless Chromium (tests/e2e)"
+step "end-to-end tests: the page and the bundle in headless Chromium, the Pages workflow's lint (tests/e2e)"
 (cd tests/e2e && npm ci --no-audit --no-fund --silent && node --test --test-concurrency=1) 2>&1 | tee -a "$LOG"
 
 # One closing line for all runners (the last runner's own line may be an empty test binary's):

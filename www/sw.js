@@ -3,8 +3,9 @@
 // to the cache when the network (or the server) is gone. Nothing else is cached here: the
 // dataset files are kept by the training worker itself (Cache Storage "convlab-data-v1"), and
 // other pages of the site (a course around the lab) are left alone.
-const CACHE = 'convlab-app-v1';
-const APP = ['index.html', 'convlab-web.js', 'convlab-web_bg.wasm', 'worker.js', 'style.css', 'course.html'];
+// The name changes whenever the set of app files does; `activate` deletes the older caches.
+const CACHE = 'convlab-app-v2';
+const APP = ['index.html', 'convlab-web-cpu.js', 'convlab-web-cpu_bg.wasm', 'worker.js', 'style.css', 'course.html'];
 // The WebGPU build is cached when fetched under this service worker (from the second visit on;
 // only browsers with an adapter fetch it), not at install.
 const LAZY = ['convlab-web-gpu.js', 'convlab-web-gpu_bg.wasm'];
@@ -18,7 +19,13 @@ self.addEventListener('install', (event) => {
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names
+        .filter((name) => name.startsWith('convlab-app-') && name !== CACHE)
+        .map((name) => caches.delete(name))))
+      .then(() => self.clients.claim()),
+  );
 });
 
 /** The app file a request is for ('index.html' for the folder itself), or null. */

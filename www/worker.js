@@ -42,6 +42,6 @@ self.onmessage = async (event) => {
       self.convlabCpuReason = `convlab's WebGPU module did not load: ${error}`;
     }
   }
-  const cpu = await import('./convlab-web.js');
+  const cpu = await import('./convlab-web-cpu.js');
   await cpu.default({ module_or_path: module });
 };

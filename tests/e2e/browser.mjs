@@ -9,10 +9,12 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const SCREENSHOTS = join(ROOT, 'tests/e2e/screenshots');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Runs `body(page)` in a fresh browser (with or without WebGPU); screenshots on failure. */
-export async function inBrowser(name, { webgpu = false, context: contextOptions = {} }, body) {
+/** Runs `body(page)` in a fresh browser (with or without WebGPU; `env`: the browser's
+ * environment, by default this process's); screenshots on failure. */
+export async function inBrowser(name, { webgpu = false, env, context: contextOptions = {} }, body) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
+    ...(env ? { env } : {}),
     args: [
       '--no-sandbox',
       '--disable-dev-shm-usage',

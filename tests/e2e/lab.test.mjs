@@ -144,7 +144,7 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
     await openWithFixtures(page);
     await waitForText(page, '#backend', 'WebGPU available');
     // The page runs its CPU-only module; the worker the WebGPU build.
-    assert.deepEqual(modules.sort(), ['convlab-web-gpu_bg.wasm', 'convlab-web_bg.wasm']);
+    assert.deepEqual(modules.sort(), ['convlab-web-gpu_bg.wasm', 'convlab-web-cpu_bg.wasm']);
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
@@ -169,7 +169,7 @@ test('without WebGPU (or with it switched off) only the CPU module is fetched; a
     await openWithFixtures(page);
     await waitForText(page, '#backend', 'no WebGPU adapter');
     await trainBriefly(page, 'dnn', 64, 300_000);
-    assert.deepEqual(modules, ['convlab-web_bg.wasm'], 'the WebGPU build is never downloaded');
+    assert.deepEqual(modules, ['convlab-web-cpu_bg.wasm'], 'the WebGPU build is never downloaded');
   });
   // WebGPU switched off in the URL: the adapter is there, the WebGPU build is not fetched.
   await inBrowser('webgpu-off', { webgpu: true }, async (page) => {
@@ -178,7 +178,7 @@ test('without WebGPU (or with it switched off) only the CPU module is fetched; a
     await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.match(await text(page, '#backend'), /Backend: CPU \(burn-flex\)/);
-    assert.deepEqual(modules, ['convlab-web_bg.wasm']);
+    assert.deepEqual(modules, ['convlab-web-cpu_bg.wasm']);
   });
   await inBrowser('gpu-module-missing', { webgpu: true }, async (page, errors) => {
     await page.context().route('**/convlab-web-gpu_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
