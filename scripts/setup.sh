@@ -57,8 +57,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 source scripts/jobs.sh
-job data "checking Fashion-MNIST (downloading it where Debian's package is missing)" "1 min" \
-  scripts/fetch-data.sh
+job data "checking Fashion-MNIST (downloading it where Debian's package is missing)" scripts/fetch-data.sh
 if [ "$mode" = cli ]; then
   wait_jobs
   echo "setup: ready ($mode)"
@@ -84,14 +83,14 @@ install() {
 # output).
 building() { echo "building $1 $2 from crates.io"; }
 installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION" || job wasm-bindgen-cli \
-  "$(building wasm-bindgen-cli "$WASM_BINDGEN_VERSION")" "5 min" install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+  "$(building wasm-bindgen-cli "$WASM_BINDGEN_VERSION")" install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 installed trunk "$TRUNK_VERSION" || job trunk \
-  "$(building trunk "$TRUNK_VERSION")" "12 min" install trunk "$TRUNK_VERSION"
+  "$(building trunk "$TRUNK_VERSION")" install trunk "$TRUNK_VERSION"
 installed wasm-opt "$WASM_OPT_VERSION" || job wasm-opt \
-  "$(building wasm-opt "$WASM_OPT_VERSION") (binaryen 116, C++)" "15 min" install wasm-opt "$WASM_OPT_VERSION"
+  "$(building wasm-opt "$WASM_OPT_VERSION") (binaryen 116, C++)" install wasm-opt "$WASM_OPT_VERSION"
 if [ "$mode" = all ]; then
   installed wasm-pack "$WASM_PACK_VERSION" || job wasm-pack \
-    "$(building wasm-pack "$WASM_PACK_VERSION")" "3 min" install wasm-pack "$WASM_PACK_VERSION"
+    "$(building wasm-pack "$WASM_PACK_VERSION")" install wasm-pack "$WASM_PACK_VERSION"
 fi
 # The page's modules, built exactly as Trunk builds them (one cargo run per module: built
 # together, cargo would unify their features and Trunk would build them again). A no-op when
@@ -102,12 +101,19 @@ page_modules() {
     cargo build --release --target=wasm32-unknown-unknown --manifest-path "crates/$crate/Cargo.toml"
   done
 }
-page_build_time="30 min"
-compgen -G "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/deps/libburn_wgpu-*" >/dev/null \
-  && page_build_time="2 min"
+burn_built=0
+compgen -G "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/deps/libburn_wgpu-*" >/dev/null && burn_built=1
 job page-modules "building the page's two WebAssembly modules (burn for wasm32, with and without WebGPU)" \
-  "$page_build_time" page_modules
-wait_jobs
+  page_modules
+# How long all of it takes (README, "Set-up times"): burn for wasm32 is the longest step, then
+# the tools (wasm-opt's C++ the longest of them).
+if [ "$burn_built" = 0 ]; then
+  wait_jobs "an hour or more"
+elif [ "${JOB_PID[wasm-opt]+set}" ]; then
+  wait_jobs "30 to 40 min"
+else
+  wait_jobs
+fi
 
 # The page's default dataset folder (www/data, copied into dist/data by Trunk) points at the
 # checked files.

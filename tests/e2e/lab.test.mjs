@@ -144,7 +144,7 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
     await openWithFixtures(page);
     await waitForText(page, '#backend', 'WebGPU available');
     // The page runs its CPU-only module; the worker the WebGPU build.
-    assert.deepEqual(modules.sort(), ['convlab-web-gpu_bg.wasm', 'convlab-web-cpu_bg.wasm']);
+    assert.deepEqual(modules.sort(), ['convlab-web-cpu_bg.wasm', 'convlab-web-gpu_bg.wasm']);
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);

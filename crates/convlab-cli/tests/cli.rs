@@ -10,11 +10,15 @@ fn convlab(args: &[&str]) -> Output {
         .expect("convlab runs")
 }
 
+// The crate's folder as `cargo test` gives it at run time: the build folder is shared by
+// checkouts at different paths (CI's fresh clones), and a test binary built in one of them is
+// reused by the others, so the path compiled in may no longer exist.
+fn crate_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
+}
+
 fn fixture() -> String {
-    format!(
-        "{}/../../tests/fixtures/fashion-mnist",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/../../tests/fixtures/fashion-mnist", crate_dir())
 }
 
 fn stdout(o: &Output) -> String {

@@ -12,10 +12,19 @@ use convlab_fuzz::{two_files, TARGETS};
 use convlab_web::protocol::{
     Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+// The crate's folder as `cargo test` gives it at run time: the build folder is shared by
+// checkouts at different paths (CI's fresh clones), and a test binary built in one of them is
+// reused by the others, so the path compiled in may no longer exist.
+fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
 
 fn seeds_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+    crate_dir().join("seeds")
 }
 
 #[test]
@@ -101,7 +110,7 @@ fn generated_seeds_are_accepted() {
 
 /// The first `n` test images of the committed Fashion-MNIST subset.
 fn fixture(n: usize) -> convlab_core::Dataset {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fashion-mnist");
+    let dir = crate_dir().join("../../tests/fixtures/fashion-mnist");
     convlab_core::Dataset::load(&dir, TEST_IMAGES, TEST_LABELS)
         .unwrap()
         .take(n)

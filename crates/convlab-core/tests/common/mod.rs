@@ -6,8 +6,17 @@ use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{Dataset, TrainEvent};
 use std::path::PathBuf;
 
+// The crate's folder as `cargo test` gives it at run time: the build folder is shared by
+// checkouts at different paths (CI's fresh clones), and a test binary built in one of them is
+// reused by the others, so the path compiled in may no longer exist.
+pub fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fashion-mnist")
+    crate_dir().join("../../tests/fixtures/fashion-mnist")
 }
 
 pub fn fixture_train() -> Dataset {
