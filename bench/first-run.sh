@@ -48,7 +48,8 @@ case "$mode" in
       sleep 5
     done
     served=$(( $(date +%s) - start ))
-    pkill -INT -f "trunk serve --release --port $port" || true
+    # Both the release-mode command (before) and the release-profile one (after).
+    pkill -INT -f "[t]runk serve .*--port $port" || true
     wait "$runner" || true
     echo "first-run: page served after ${served} s ($(( served / 60 )) min $(( served % 60 )) s)"
     ;;

@@ -3,10 +3,12 @@
 # machine is ready in seconds. Needs root (or sudo) for apt.
 #
 #   scripts/setup.sh        everything: the page and every test (scripts/test.sh)
-#   scripts/setup.sh page   only what building the page needs (scripts/run.sh, publish.sh): no
-#                           Chromium, Node or wasm-pack
-#   scripts/setup.sh cli    only what the native command line needs (scripts/cli.sh): a C
-#                           compiler and the dataset
+#   scripts/setup.sh page     only what building the page needs (scripts/run.sh): no Chromium,
+#                             Node, wasm-pack or wasm-opt
+#   scripts/setup.sh publish  the page plus wasm-opt, which shrinks the published modules
+#                             (scripts/publish.sh)
+#   scripts/setup.sh cli      only what the native command line needs (scripts/cli.sh): a C
+#                             compiler and the dataset
 #
 # The tools (built from crates.io source: their own installers would download prebuilt
 # binaries, which this machine cannot) and the page's two WebAssembly modules build side by
@@ -16,8 +18,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 mode="${1:-all}"
 case "$mode" in
-  all | page | cli) ;;
-  *) echo "setup: the mode is 'all' (the default), 'page' or 'cli', not '$mode'" >&2; exit 2 ;;
+  all | page | publish | cli) ;;
+  *) echo "setup: the mode is 'all' (the default), 'page', 'publish' or 'cli', not '$mode'" >&2; exit 2 ;;
 esac
 
 SUDO=""
@@ -27,7 +29,7 @@ missing=()
 # A C compiler: Rust's linker on Linux, and mimalloc (the CLI's allocator) is C; wasm-opt
 # builds binaryen, which is C++.
 command -v cc >/dev/null || missing+=(gcc)
-[ "$mode" = cli ] || command -v c++ >/dev/null || missing+=(g++)
+case "$mode" in all | publish) command -v c++ >/dev/null || missing+=(g++) ;; esac
 command -v curl >/dev/null || missing+=(curl)
 if [ ! -f "$DATA_DIR/train-images-idx3-ubyte.gz" ] && [ "$DATA_DIR" = /usr/share/datasets/fashion-mnist ]; then
   missing+=(dataset-fashion-mnist)
@@ -86,8 +88,12 @@ installed wasm-bindgen-cli "$WASM_BINDGEN_VERSION" || job wasm-bindgen-cli \
   "$(building wasm-bindgen-cli "$WASM_BINDGEN_VERSION")" install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 installed trunk "$TRUNK_VERSION" || job trunk \
   "$(building trunk "$TRUNK_VERSION")" install trunk "$TRUNK_VERSION"
-installed wasm-opt "$WASM_OPT_VERSION" || job wasm-opt \
-  "$(building wasm-opt "$WASM_OPT_VERSION") (binaryen 116, C++)" install wasm-opt "$WASM_OPT_VERSION"
+# The local page (run.sh) is served without wasm-opt: it only shrinks what is downloaded, and
+# building binaryen is the longest tool build.
+if [ "$mode" != page ]; then
+  installed wasm-opt "$WASM_OPT_VERSION" || job wasm-opt \
+    "$(building wasm-opt "$WASM_OPT_VERSION") (binaryen 116, C++)" install wasm-opt "$WASM_OPT_VERSION"
+fi
 if [ "$mode" = all ]; then
   installed wasm-pack "$WASM_PACK_VERSION" || job wasm-pack \
     "$(building wasm-pack "$WASM_PACK_VERSION")" install wasm-pack "$WASM_PACK_VERSION"
