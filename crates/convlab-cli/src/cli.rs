@@ -130,6 +130,18 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         backend: BackendKind,
     },
+    /// Classify your own pictures (PNG, JPEG or WebP) with a .convlab model. Each is made into
+    /// a Fashion-MNIST-style 28x28 image first: greyscale, negated on a light background,
+    /// cropped to the item, its longest side scaled to 28 pixels and centred.
+    Classify {
+        /// The .convlab file.
+        model: PathBuf,
+        /// The pictures.
+        #[arg(required = true)]
+        pictures: Vec<PathBuf>,
+        #[arg(long, default_value = "cpu")]
+        backend: BackendKind,
+    },
     /// Print the Keras (Python) code for a model and its training settings.
     Keras {
         #[command(flatten)]
@@ -252,6 +264,11 @@ fn run(args: Args) -> Result<()> {
             );
             Ok(())
         }
+        Command::Classify {
+            model,
+            pictures,
+            backend,
+        } => crate::classify::run(&model, &pictures, backend),
         Command::Subset {
             data,
             train,

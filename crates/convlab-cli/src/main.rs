@@ -1,7 +1,10 @@
 //! `convlab`: the lab on the command line. `summary` prints Keras's `model.summary()` table,
 //! `train` runs `model.fit` + `model.evaluate` on the real Fashion-MNIST files, and `subset`
-//! writes the first N examples as IDX gz files (how the test fixture was made).
+//! writes the first N examples as IDX gz files (how the test fixture was made); `classify`
+//! runs a student's own pictures through a saved model.
 
+#[cfg(not(target_family = "wasm"))]
+mod classify;
 #[cfg(not(target_family = "wasm"))]
 mod cli;
 

@@ -197,6 +197,69 @@ fn a_saved_model_evaluates_to_the_same_accuracy() {
 }
 
 #[test]
+fn own_pictures_are_made_ready_and_classified() {
+    let data = fixture();
+    let dir = std::env::temp_dir().join(format!("convlab-cli-classify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("cnn.convlab");
+    let model = model.to_str().unwrap();
+    let out = convlab(&[
+        "train", "--epochs", "2", "--limit", "3000", "--data", &data, "--save", model,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Test image 0 (an ankle boot) photographed brown on a beige table, and a file that is
+    // not a picture: the photo is classified, the other named, and the command fails.
+    let photo = format!(
+        "{}/../../tests/fixtures/pictures/ankle-boot-photo.png",
+        crate_dir()
+    );
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, "not a picture").unwrap();
+    let out = convlab(&["classify", model, &photo, notes.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let verdict = lines.next().unwrap();
+    assert!(
+        verdict.starts_with(&format!("{photo}: Ankle boot (")),
+        "{text}"
+    );
+    assert!(
+        verdict.contains("negated (a dark item on a light background)"),
+        "{text}"
+    );
+    let percents: Vec<f32> = lines
+        .map(|l| {
+            let number = l
+                .split('%')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .last()
+                .unwrap();
+            number.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(percents.len(), 10, "{text}");
+    let sum: f32 = percents.iter().sum();
+    assert!(
+        (sum - 100.0).abs() < 0.6,
+        "the probabilities add up to {sum}%"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("notes.txt is not a picture the lab reads (PNG, JPEG or WebP)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 of 2 pictures could not be classified"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn keras_prints_the_notebook_code() {
     let out = convlab(&["keras", "--preset", "cnn-16", "--epochs", "20"]);
     assert!(out.status.success(), "{}", stderr(&out));

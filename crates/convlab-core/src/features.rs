@@ -1,11 +1,12 @@
 //! The lab's feature-map cell: every conv and pool layer's output for a few test images, read
-//! back (asynchronously, once) for drawing.
+//! back (asynchronously, once) for drawing; and a student's own picture through the model.
 
-use crate::data::Dataset;
-use crate::model::Sequential;
+use crate::data::{Dataset, IMAGE_PIXELS, IMAGE_SIDE};
+use crate::model::{LayerOutput, Sequential};
+use crate::spec::LayerInfo;
 use crate::train::{batch_tensors, TrainError};
 use burn::module::Module;
-use burn::tensor::{Device, Transaction};
+use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// One layer's activations for the requested images, `values[image][channel][y][x]`.
@@ -62,6 +63,76 @@ pub async fn feature_maps(
         .fold(Transaction::default(), |t, o| t.register(o.output.clone()))
         .execute_async()
         .await?;
+    maps_of(&outputs, read, &names)
+}
+
+/// One picture through the model: what it predicts and what each layer sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classified {
+    /// The ten class probabilities, summing to 1.
+    pub probabilities: Vec<f32>,
+    /// Every conv and pool layer's output, one image each.
+    pub maps: Vec<FeatureMaps>,
+}
+
+/// `pixels` (28x28, row by row, 0 black to 1 white: a student's own picture made ready by
+/// convlab-picture) through `model`, read back once.
+pub async fn classify(
+    model: &Sequential,
+    pixels: &[f32],
+    device: &Device,
+) -> Result<Classified, TrainError> {
+    if pixels.len() != IMAGE_PIXELS {
+        return Err(TrainError::Config {
+            setting: "picture",
+            problem: format!(
+                "a picture is {IMAGE_SIDE}x{IMAGE_SIDE} = {IMAGE_PIXELS} pixels, not {}",
+                pixels.len()
+            ),
+        });
+    }
+    if let Some(at) = pixels.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        return Err(TrainError::Config {
+            setting: "picture",
+            problem: format!(
+                "pixel {at} is {}: pixels go from 0 (black) to 1 (white)",
+                pixels[at]
+            ),
+        });
+    }
+    let names = model.spec().infer()?;
+    let model = model.valid();
+    let image: Tensor<4> = Tensor::from_data(
+        TensorData::new(pixels.to_vec(), [1, 1, IMAGE_SIDE, IMAGE_SIDE]),
+        device,
+    );
+    let outputs = model.image_activations(image.clone());
+    let probabilities = model.predict(image);
+    let mut read = outputs
+        .iter()
+        .fold(Transaction::default().register(probabilities), |t, o| {
+            t.register(o.output.clone())
+        })
+        .execute_async()
+        .await?;
+    if read.is_empty() {
+        return Err(TrainError::EmptyReadBack {
+            what: "the class probabilities",
+        });
+    }
+    let probabilities = read.remove(0).try_to_vec::<f32>()?;
+    Ok(Classified {
+        probabilities,
+        maps: maps_of(&outputs, read, &names)?,
+    })
+}
+
+/// Layer outputs and their read-back values as feature maps, named as Keras names the layers.
+fn maps_of(
+    outputs: &[LayerOutput],
+    read: Vec<TensorData>,
+    names: &[LayerInfo],
+) -> Result<Vec<FeatureMaps>, TrainError> {
     outputs
         .iter()
         .zip(read)

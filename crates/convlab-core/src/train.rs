@@ -15,6 +15,7 @@ use crate::spec::{ModelSpec, SpecError, NUM_CLASSES};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -376,12 +377,16 @@ pub enum TrainEvent {
     },
 }
 
-/// Loss, accuracy and every prediction on a dataset (for the confusion matrix).
+/// Loss, accuracy and every prediction on a dataset (for the confusion matrix and the
+/// mistakes: see [`crate::mistakes`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub loss: f32,
     pub accuracy: f32,
     pub predictions: Vec<u8>,
+    /// The model's probability for each prediction.
+    #[serde(default)]
+    pub confidences: Vec<f32>,
 }
 
 impl Evaluation {
@@ -487,12 +492,14 @@ pub async fn evaluate(
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut sums = DeviceSums::zeros(device);
     let mut predictions = Vec::new();
+    let mut confidences = Vec::new();
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(EVAL_BATCH) {
         let (images, labels) = batch_tensors(data, chunk, device);
         let logits = model.forward(images);
         let loss = loss_fn.forward(logits.clone(), labels.clone());
-        let predicted: Tensor<1, Int> = logits.argmax(1).reshape([chunk.len()]);
+        let predicted: Tensor<1, Int> = logits.clone().argmax(1).reshape([chunk.len()]);
+        confidences.push(softmax(logits, 1).max_dim(1).reshape([chunk.len()]));
         sums.add(predicted.clone(), labels, loss);
         predictions.push(predicted);
     }
@@ -504,11 +511,17 @@ pub async fn evaluate(
         .into_iter()
         .map(|p| p as u8)
         .collect();
+    let confidences = Tensor::cat(confidences, 0)
+        .into_data_async()
+        .await?
+        .convert::<f32>()
+        .try_to_vec::<f32>()?;
     let n = data.len() as f32;
     Ok(Evaluation {
         loss: loss_sum / n,
         accuracy: correct / n,
         predictions,
+        confidences,
     })
 }
 

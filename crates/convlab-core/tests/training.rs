@@ -91,6 +91,23 @@ fn cnn_learns_from_real_images() {
         .collect();
     assert_eq!(seen[0], 160);
     assert_eq!(*seen.last().unwrap(), 4000);
+
+    // Each prediction's probability, for the mistakes view: the largest of ten probabilities,
+    // so at least a tenth; the most confident mistakes come first.
+    let Some(TrainEvent::Finished(evaluation)) = events.last() else {
+        unreachable!("checked by test_accuracy")
+    };
+    assert_eq!(evaluation.confidences.len(), 1000);
+    assert!(evaluation
+        .confidences
+        .iter()
+        .all(|&c| (0.1..=1.0).contains(&c)));
+    let labels = common::fixture_test().labels;
+    let mistakes = evaluation.mistakes(&labels);
+    assert_eq!(mistakes.len(), (1000.0 * (1.0 - accuracy)).round() as usize);
+    assert!(mistakes
+        .windows(2)
+        .all(|w| w[0].confidence >= w[1].confidence));
 }
 
 #[test]
@@ -352,6 +369,37 @@ fn feature_maps_of_the_lab_shoes() {
     assert_eq!(
         err.to_string(),
         "invalid setting images: image 5000 is out of range: there are 1000 images"
+    );
+}
+
+#[test]
+fn a_picture_of_ones_own_gets_probabilities_and_feature_maps() {
+    let test = common::fixture_test();
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let device = Backend::cpu().device;
+    let model = convlab_core::Sequential::new(&spec, &device).unwrap();
+    // Test image 23 as a picture of one's own: the same maps as the feature-map cell's.
+    let pixels = test.pixels_f32([23]);
+    let classified =
+        convlab_core::block_on(convlab_core::classify(&model, &pixels, &device)).unwrap();
+    assert_eq!(classified.probabilities.len(), 10);
+    let sum: f32 = classified.probabilities.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-5, "probabilities sum to {sum}");
+    let cell =
+        convlab_core::block_on(convlab_core::feature_maps(&model, &test, &[23], &device)).unwrap();
+    assert_eq!(classified.maps, cell);
+
+    let short = convlab_core::block_on(convlab_core::classify(&model, &pixels[..700], &device));
+    assert_eq!(
+        short.unwrap_err().to_string(),
+        "invalid setting picture: a picture is 28x28 = 784 pixels, not 700"
+    );
+    let mut bad = pixels.clone();
+    bad[5] = f32::NAN;
+    let nan = convlab_core::block_on(convlab_core::classify(&model, &bad, &device));
+    assert_eq!(
+        nan.unwrap_err().to_string(),
+        "invalid setting picture: pixel 5 is NaN: pixels go from 0 (black) to 1 (white)"
     );
 }
 

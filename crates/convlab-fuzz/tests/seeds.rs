@@ -276,6 +276,9 @@ fn write_seeds() {
         loss: 0.35,
         accuracy: 0.88,
         confusion,
+        labels: vec![3; 9],
+        predictions: vec![3, 3, 6, 3, 3, 6, 3, 3, 3],
+        confidences: vec![0.9, 0.8, 0.7, 0.95, 0.6, 0.55, 0.99, 0.5, 0.85],
     };
     let replies = [
         ("ready", FromWorker::Ready),

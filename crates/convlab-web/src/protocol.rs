@@ -4,7 +4,8 @@
 
 use crate::error::WebError;
 use convlab_core::{
-    BackendKind, Checkpoint, FeatureMaps, ModelHeader, ModelSpec, TrainConfig, TrainEvent,
+    BackendKind, Checkpoint, ConfusedPair, Evaluation, FeatureMaps, ModelHeader, ModelSpec,
+    Prediction, TrainConfig, TrainEvent,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -39,6 +40,19 @@ pub enum ToWorker {
         images: Vec<usize>,
         seed: u64,
     },
+    /// A student's own picture (28x28 pixels, 0 black to 1 white, row by row: made ready by
+    /// convlab-picture in the page) through the last trained model if it has this
+    /// architecture, otherwise through a fresh one seeded with `seed`.
+    Classify {
+        spec: ModelSpec,
+        pixels: Vec<f32>,
+        seed: u64,
+    },
+    /// These test images' pixels (for the pages of the mistakes view).
+    TestImages { indices: Vec<usize> },
+    /// One test image through the last trained (or loaded) model: its probabilities and
+    /// every conv and pool layer's output.
+    Inspect { index: usize },
     /// The last trained (or loaded) model as a `.convlab` file, for `destination`.
     ExportModel { destination: Destination },
     /// Rebuild the model in a `.convlab` file and evaluate it on the test set; it becomes the
@@ -87,9 +101,36 @@ pub struct TestResult {
     pub accuracy: f32,
     /// `confusion[true class][predicted class]`.
     pub confusion: Vec<Vec<usize>>,
+    /// Each test image's true class, predicted class and the probability of the prediction,
+    /// in test-set order: the mistakes view lists a cell's images from them.
+    #[serde(default, with = "serde_bytes")]
+    pub labels: Vec<u8>,
+    #[serde(default, with = "serde_bytes")]
+    pub predictions: Vec<u8>,
+    #[serde(default)]
+    pub confidences: Vec<f32>,
 }
 
 impl TestResult {
+    /// The images of class `truth` predicted as `predicted`, the most confident first.
+    pub fn cell(&self, truth: u8, predicted: u8) -> Vec<Prediction> {
+        self.evaluation().cell(&self.labels, truth, predicted)
+    }
+
+    /// The pairs of classes mixed up at least once, the most mixed-up first.
+    pub fn confused_pairs(&self) -> Vec<ConfusedPair> {
+        self.evaluation().confused_pairs(&self.labels)
+    }
+
+    fn evaluation(&self) -> Evaluation {
+        Evaluation {
+            loss: self.loss,
+            accuracy: self.accuracy,
+            predictions: self.predictions.clone(),
+            confidences: self.confidences.clone(),
+        }
+    }
+
     /// Accuracy of each true class (`None` for a class with no examples).
     pub fn per_class_accuracy(&self) -> Vec<Option<f32>> {
         self.confusion
@@ -150,6 +191,27 @@ pub enum FromWorker {
         labels: Vec<u8>,
         trained: bool,
     },
+    /// A Classify request's answer: the ten class probabilities and every conv and pool
+    /// layer's output for the picture.
+    Classified {
+        probabilities: Vec<f32>,
+        #[serde(with = "maps_as_bytes")]
+        maps: Vec<FeatureMaps>,
+        trained: bool,
+    },
+    /// A TestImages request's answer: 784 bytes per image, in the order asked.
+    TestImages {
+        indices: Vec<usize>,
+        #[serde(with = "serde_bytes")]
+        pixels: Vec<u8>,
+    },
+    /// An Inspect request's answer.
+    Inspected {
+        index: usize,
+        probabilities: Vec<f32>,
+        #[serde(with = "maps_as_bytes")]
+        maps: Vec<FeatureMaps>,
+    },
     /// The `.convlab` file of the last trained or loaded model.
     ModelExported {
         destination: Destination,
@@ -194,6 +256,9 @@ pub enum RequestKind {
     Train,
     Stop,
     FeatureMaps,
+    Classify,
+    TestImages,
+    Inspect,
     ExportModel,
     LoadModel,
     Fault,
@@ -210,6 +275,9 @@ impl RequestKind {
             RequestKind::Train => "train",
             RequestKind::Stop => "stop",
             RequestKind::FeatureMaps => "feature_maps",
+            RequestKind::Classify => "classify",
+            RequestKind::TestImages => "test_images",
+            RequestKind::Inspect => "inspect",
             RequestKind::ExportModel => "export_model",
             RequestKind::LoadModel => "load_model",
             RequestKind::Fault => "fault",
@@ -348,6 +416,9 @@ impl ToWorker {
             ToWorker::Train { .. } => RequestKind::Train,
             ToWorker::Stop => RequestKind::Stop,
             ToWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
+            ToWorker::Classify { .. } => RequestKind::Classify,
+            ToWorker::TestImages { .. } => RequestKind::TestImages,
+            ToWorker::Inspect { .. } => RequestKind::Inspect,
             ToWorker::ExportModel { .. } => RequestKind::ExportModel,
             ToWorker::LoadModel { .. } => RequestKind::LoadModel,
             ToWorker::Fault(_) => RequestKind::Fault,
@@ -373,6 +444,9 @@ impl FromWorker {
             | FromWorker::WorkerMemory { .. }
             | FromWorker::Tested(_) => RequestKind::Train,
             FromWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
+            FromWorker::Classified { .. } => RequestKind::Classify,
+            FromWorker::TestImages { .. } => RequestKind::TestImages,
+            FromWorker::Inspected { .. } => RequestKind::Inspect,
             FromWorker::ModelExported { .. } => RequestKind::ExportModel,
             FromWorker::ModelLoaded { .. } => RequestKind::LoadModel,
             FromWorker::Failed { request, .. } | FromWorker::GpuLost { request, .. } => *request,

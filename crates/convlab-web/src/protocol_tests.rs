@@ -11,6 +11,9 @@ fn per_class_accuracy_reads_the_diagonal() {
         loss: 0.5,
         accuracy: 0.8,
         confusion,
+        labels: Vec::new(),
+        predictions: Vec::new(),
+        confidences: Vec::new(),
     };
     let per_class = result.per_class_accuracy();
     assert_eq!(per_class[0], Some(0.75));

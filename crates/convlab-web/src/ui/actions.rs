@@ -108,7 +108,7 @@ impl App {
         });
         self.checkpoint = None;
         self.notice = None;
-        self.test = TestView::Training;
+        self.set_test(TestView::Training);
         self.train_progress = 0.0;
         self.train_status = "Starting…".to_string();
         self.versions.charts += 1;

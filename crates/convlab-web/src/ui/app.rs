@@ -10,6 +10,8 @@ pub use super::messages::{CopyTarget, Effect, Msg};
 
 use super::editor;
 use super::history::RunRecord;
+use super::mistakes::Mistakes;
+use super::picture::Picture;
 use super::saved::{SavedModel, SavedState, Settings};
 use super::setup::{self, Embedding};
 use crate::protocol::{TestResult, ToWorker};
@@ -113,6 +115,8 @@ pub struct Versions {
     pub form: u64,
     pub charts: u64,
     pub maps: u64,
+    pub picture: u64,
+    pub mistakes: u64,
     pub samples: u64,
     pub history: u64,
     pub models: u64,
@@ -147,6 +151,10 @@ pub struct App {
     pub test: TestView,
     pub runs: Vec<RunRecord>,
     pub maps: Maps,
+    /// "Your own image".
+    pub picture: Picture,
+    /// What the model gets wrong.
+    pub mistakes: Mistakes,
     /// The worker holds a trained or loaded model that can be saved.
     pub has_model: bool,
     /// The host page has been told the lab is ready.
@@ -247,6 +255,8 @@ impl App {
                 status: String::new(),
                 shown: None,
             },
+            picture: Picture::default(),
+            mistakes: Mistakes::default(),
             has_model: false,
             ready_sent: false,
             saved_models: Vec::new(),
@@ -338,6 +348,8 @@ impl App {
                 Vec::new()
             }
             Msg::ShowMaps => self.request_maps(),
+            Msg::Picture(input) => self.on_picture_input(input),
+            Msg::Mistakes(input) => self.on_mistakes_input(input),
             Msg::Share { base } => {
                 let default_data = SavedState::default().data_url;
                 let data =

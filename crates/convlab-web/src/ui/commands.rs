@@ -184,12 +184,13 @@ impl App {
             super::editor::short_name(&header.spec),
             test.accuracy
         );
-        self.test = TestView::Shown {
+        self.set_test(TestView::Shown {
             lead: format!("Loaded model ({origin}): test loss"),
             result: test,
-        };
+        });
         let mut effects = vec![Effect::SaveState];
         effects.extend(self.request_maps());
+        effects.extend(self.ask_about_picture());
         effects
     }
 }

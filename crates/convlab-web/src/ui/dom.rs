@@ -67,6 +67,17 @@ pub fn event_target(event: &web_sys::Event) -> Option<Element> {
     event.target().and_then(|t| t.dyn_into::<Element>().ok())
 }
 
+/// An attribute of the element an event started at, or of the nearest element around it that
+/// has it (a click on a button's picture counts for the button), parsed.
+pub fn closest_attribute<T: std::str::FromStr>(event: &web_sys::Event, name: &str) -> Option<T> {
+    event_target(event)?
+        .closest(&format!("[{name}]"))
+        .ok()??
+        .get_attribute(name)?
+        .parse()
+        .ok()
+}
+
 /// An attribute of the element an event started at, parsed.
 pub fn target_attribute<T: std::str::FromStr>(event: &web_sys::Event, name: &str) -> Option<T> {
     event_target(event)?.get_attribute(name)?.parse().ok()

@@ -69,18 +69,26 @@ fn element(tag: &str, text: Option<&str>) -> Element {
     e
 }
 
-/// Replaces `#container`'s children with a table: rows are the chosen images, columns the
-/// layers, each cell filter `filter` of that layer.
+/// The maps grid's row heading for test image `image` of class `label`.
+pub fn test_image_heading(image: usize, label: Option<u8>) -> String {
+    match label {
+        Some(l) => format!("#{image}: {}", CLASS_NAMES[l as usize]),
+        None => format!("#{image}"),
+    }
+}
+
+/// Replaces `target`'s children with a table: one row per image (headed `rows`, under
+/// `corner`), one column per layer, each cell filter `filter` of that layer.
 pub fn draw_grid(
     target: &Element,
     maps: &[FeatureMaps],
-    images: &[usize],
-    labels: &[u8],
+    corner: &str,
+    rows: &[String],
     filter: usize,
 ) {
     let table = element("table", None);
     let head = element("tr", None);
-    let _ = head.append_child(&element("th", Some("test image")));
+    let _ = head.append_child(&element("th", Some(corner)));
     for m in maps {
         let _ = head.append_child(&element(
             "th",
@@ -91,13 +99,9 @@ pub fn draw_grid(
         ));
     }
     let _ = table.append_child(&head);
-    for (row, &image) in images.iter().enumerate() {
+    for (row, heading) in rows.iter().enumerate() {
         let tr = element("tr", None);
-        let label = labels
-            .get(row)
-            .map(|&l| format!("#{image}: {}", CLASS_NAMES[l as usize]))
-            .unwrap_or_else(|| format!("#{image}"));
-        let _ = tr.append_child(&element("th", Some(&label)));
+        let _ = tr.append_child(&element("th", Some(heading)));
         for m in maps {
             let td = element("td", None);
             if filter < m.channels {
@@ -164,6 +168,33 @@ pub fn options(choices: impl IntoIterator<Item = (String, String)>, selected: &s
             option value=(value) selected[value == selected] { (label) }
         }
     }
+}
+
+/// The ten class probabilities as a verdict ("Ankle boot, 97.1%, says `said_by`.") and a table
+/// of bars; the figures are in the table, so a screen reader reads them.
+pub fn probability_table(probabilities: &[f32], said_by: &str) -> String {
+    let best =
+        (0..probabilities.len()).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]));
+    html! {
+        @if let Some(best) = best {
+            p.verdict {
+                b { (CLASS_NAMES[best]) } ", "
+                (format!("{:.1}%", probabilities[best] * 100.0))
+                ", says " (said_by) "."
+            }
+        }
+        table.probabilities {
+            caption { "Class probabilities" }
+            @for (class, p) in probabilities.iter().enumerate() {
+                tr.top[Some(class) == best] {
+                    th scope="row" { (CLASS_NAMES[class]) }
+                    td.bar { meter min="0" max="1" value=(p) aria-hidden="true" {} }
+                    td { (format!("{:.1}%", p * 100.0)) }
+                }
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]

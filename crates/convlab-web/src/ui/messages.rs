@@ -2,6 +2,8 @@
 
 use super::editor::Addition;
 use super::host::{HostCommand, HostEvent};
+use super::mistakes::MistakesInput;
+use super::picture::PictureInput;
 use super::saved::{SavedModel, Settings};
 use crate::protocol::{Fault, FromWorker, ToWorker};
 use crate::WebError;
@@ -33,6 +35,10 @@ pub enum Msg {
     MapsLayer(String),
     MapsImage(usize),
     ShowMaps,
+    /// A drawing or a photo on the "Your own image" panel.
+    Picture(PictureInput),
+    /// The mistakes view: a confusion-matrix cell, a page, an image.
+    Mistakes(MistakesInput),
     /// The page's address without its query, to build the share link on.
     Share {
         base: String,

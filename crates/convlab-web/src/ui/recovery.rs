@@ -66,6 +66,7 @@ impl App {
             return effects;
         }
         self.has_model = false;
+        self.forget_picture_request();
         self.notice = Some(format!(
             "{message}. convlab started a fresh training worker: your model, settings, runs and saved models are kept."
         ));
@@ -144,7 +145,7 @@ impl App {
         self.runs.push(record);
         self.versions.history += 1;
         self.train_status = format!("Training stopped: {message}.");
-        self.test = TestView::Prompt;
+        self.set_test(TestView::Prompt);
     }
 }
 

@@ -64,11 +64,15 @@ impl App {
                     sample_labels,
                 });
                 self.versions.samples += 1;
+                // The folder may have changed: the thumbnails are asked for again.
+                self.mistakes.images.clear();
                 if let Some((request, by_host)) = self.resume_after_data.take() {
                     self.phase = Phase::Training { by_host };
                     return vec![Effect::Send(request)];
                 }
                 let mut effects = self.request_maps();
+                effects.extend(self.ask_about_picture());
+                effects.extend(self.ask_for_page_images());
                 if !self.ready_sent {
                     self.ready_sent = true;
                     effects.push(Effect::Post(HostEvent::Ready {
@@ -131,6 +135,17 @@ impl App {
                 self.versions.maps += 1;
                 Vec::new()
             }
+            FromWorker::Classified {
+                probabilities,
+                maps,
+                trained,
+            } => self.on_classified(probabilities, maps, trained),
+            FromWorker::TestImages { indices, pixels } => self.on_test_images(indices, pixels),
+            FromWorker::Inspected {
+                index,
+                probabilities,
+                maps,
+            } => self.on_inspected(index, probabilities, maps),
             FromWorker::ModelExported {
                 destination,
                 header,
@@ -268,18 +283,23 @@ impl App {
                 .map(|s| s.to_table("sequential"))
                 .unwrap_or_default(),
         };
-        self.test = TestView::Shown {
+        self.set_test(TestView::Shown {
             lead: "Test loss".to_string(),
             result,
-        };
+        });
         let mut effects = vec![Effect::SaveHistory, Effect::Post(finished)];
         effects.extend(self.request_maps());
+        effects.extend(self.ask_about_picture());
         effects
     }
 
     pub(super) fn on_failed(&mut self, request: RequestKind, message: String) -> Vec<Effect> {
         match request {
             RequestKind::FeatureMaps => self.maps.status = message.clone(),
+            RequestKind::Classify => self.on_classify_failed(message.clone()),
+            RequestKind::TestImages | RequestKind::Inspect => {
+                self.on_mistakes_failed(message.clone())
+            }
             RequestKind::LoadModel | RequestKind::ExportModel => {
                 if self.phase == Phase::LoadingModel {
                     self.phase = Phase::Idle;
@@ -294,7 +314,7 @@ impl App {
                 let by_host = *by_host;
                 self.phase = Phase::Idle;
                 self.train_status = "Training did not run.".to_string();
-                self.test = TestView::Prompt;
+                self.set_test(TestView::Prompt);
                 if by_host {
                     return vec![Effect::Post(HostEvent::CommandFailed {
                         command: "start".into(),

@@ -2,19 +2,20 @@
 //! last trained model, and what each request does with them. Tests drive it directly.
 
 use crate::fetch;
-use crate::gpu::choose_backend;
-use crate::protocol::{
-    Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker, SAMPLE_COUNT,
-};
+use crate::protocol::{Destination, FileProgress, FromWorker, TestResult, ToWorker, SAMPLE_COUNT};
 use crate::WebError;
 use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{
-    evaluate, feature_maps, model_file, run_pausing, Backend, BackendKind, Checkpoint, DataError,
-    Dataset, ModelFileError, ModelHeader, ModelSpec, Sequential, SpecError, TrainConfig,
-    TrainError, TrainEvent, Trainer,
+    evaluate, feature_maps, model_file, Backend, BackendKind, DataError, Dataset, ModelFileError,
+    ModelHeader, ModelSpec, Sequential, SpecError, TrainError,
 };
 
-use super::{wasm_memory_bytes, yield_to_event_loop, StopSlot};
+use super::StopSlot;
+
+mod inspect;
+mod training;
+
+use training::RunRequest;
 
 /// Why a request could not be served; its text is what the page shows.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,8 @@ pub enum SessionError {
     NoImages,
     #[error("there is no trained model yet: train one (or load one) first")]
     NoModel,
+    #[error("there is no test image #{index}: the test set has {count}")]
+    NoSuchImage { index: usize, count: usize },
     #[error(transparent)]
     Fetch(#[from] WebError),
     #[error(transparent)]
@@ -42,15 +45,6 @@ pub enum SessionError {
     },
     #[error("evaluating {origin} on the test set failed: {source}")]
     EvaluateLoaded { origin: String, source: TrainError },
-}
-
-/// A Train request's contents.
-struct RunRequest {
-    spec: ModelSpec,
-    config: TrainConfig,
-    train_limit: Option<usize>,
-    prefer_webgpu: bool,
-    resume: Option<Box<Checkpoint>>,
 }
 
 impl SessionError {
@@ -170,6 +164,18 @@ impl Session {
                 emit(self.feature_maps(&spec, &images, seed).await?);
                 Ok(())
             }
+            ToWorker::Classify { spec, pixels, seed } => {
+                emit(self.classify(&spec, &pixels, seed).await?);
+                Ok(())
+            }
+            ToWorker::TestImages { indices } => {
+                emit(self.test_images(indices)?);
+                Ok(())
+            }
+            ToWorker::Inspect { index } => {
+                emit(self.inspect(index).await?);
+                Ok(())
+            }
         }
     }
 
@@ -244,91 +250,6 @@ impl Session {
         reply
     }
 
-    async fn train(&mut self, run: RunRequest, emit: Emit<'_>) -> Result<(), SessionError> {
-        let RunRequest {
-            spec,
-            config,
-            train_limit,
-            prefer_webgpu,
-            resume,
-        } = run;
-        let (Some(train), Some(test)) = (&self.train, &self.test) else {
-            return Err(SessionError::NoData);
-        };
-        let data = match train_limit {
-            Some(0) => return Err(SessionError::NoImages),
-            Some(n) => train.take(n),
-            None => train.clone(),
-        };
-        // Settings, stack and memory against the budget, before a device or tensor exists.
-        config.check_training(&spec, data.len())?;
-        let backend = choose_backend(prefer_webgpu).await;
-        emit(FromWorker::Backend {
-            kind: backend.kind,
-            description: backend.description.clone(),
-        });
-        self.backend = Some(backend.clone());
-        let mut trainer = match &resume {
-            Some(checkpoint) => {
-                Trainer::resume(&spec, config, data, backend.device.clone(), checkpoint)?
-            }
-            None => Trainer::new(&spec, config, data, backend.device.clone())?,
-        };
-        trainer.emit_checkpoints();
-        self.stop.set(Some(trainer.stop_handle()));
-        let mut on_event = |event: TrainEvent| match event {
-            // The Tested reply below carries the evaluation, without its 10,000 predictions.
-            TrainEvent::Finished(_) => {}
-            TrainEvent::Checkpoint(checkpoint) => {
-                // For the benchmarks (bench/browser), which read the console.
-                debug(&format!(
-                    "convlab checkpoint: epochs {}, {} bytes, {:.2} ms",
-                    checkpoint.epochs_done,
-                    checkpoint.bytes(),
-                    checkpoint.seconds * 1e3
-                ));
-                emit(FromWorker::Training(TrainEvent::Checkpoint(checkpoint)));
-            }
-            TrainEvent::Epoch(metrics) => {
-                let epoch = metrics.epoch;
-                emit(FromWorker::Training(TrainEvent::Epoch(metrics)));
-                emit(FromWorker::WorkerMemory {
-                    epoch,
-                    wasm_bytes: wasm_memory_bytes(),
-                });
-            }
-            event => emit(FromWorker::Training(event)),
-        };
-        let outcome =
-            run_pausing(&mut trainer, Some(test), &mut on_event, yield_to_event_loop).await;
-        self.stop.set(None);
-        let summary = match outcome {
-            Ok(summary) => summary,
-            Err(error) => {
-                let error = SessionError::from(error);
-                let Some(reason) = self.gpu_lost(&error).await else {
-                    return Err(error);
-                };
-                let (epoch, batch) = trainer.position();
-                emit(FromWorker::GpuLost {
-                    request: RequestKind::Train,
-                    reason,
-                    epoch,
-                    batch,
-                });
-                return Ok(());
-            }
-        };
-        let evaluation = summary.test.expect("run evaluates when given a test set");
-        self.trained = Some(TrainedModel {
-            header: summary.header,
-            model: trainer.model().clone(),
-            backend,
-        });
-        emit(FromWorker::Tested(test_result(&evaluation, test)));
-        Ok(())
-    }
-
     /// The last trained or loaded model as a `.convlab` file.
     async fn export(&self, destination: Destination) -> Result<FromWorker, SessionError> {
         let trained = self.trained.as_ref().ok_or(SessionError::NoModel)?;
@@ -368,6 +289,22 @@ impl Session {
         })
     }
 
+    /// The last trained model if it has `spec`'s architecture (and whether it was), otherwise
+    /// a fresh one seeded with `seed`, with the backend it lives on.
+    fn model_for(
+        &self,
+        spec: &ModelSpec,
+        seed: u64,
+    ) -> Result<(Sequential, Backend, bool), SessionError> {
+        if let Some(t) = self.trained.as_ref().filter(|t| &t.header.spec == spec) {
+            return Ok((t.model.clone(), t.backend.clone(), true));
+        }
+        let backend = self.backend.clone().unwrap_or_else(Backend::cpu);
+        backend.device.seed(seed);
+        let model = Sequential::new(spec, &backend.device.clone().autodiff())?;
+        Ok((model, backend, false))
+    }
+
     async fn feature_maps(
         &self,
         spec: &ModelSpec,
@@ -375,24 +312,27 @@ impl Session {
         seed: u64,
     ) -> Result<FromWorker, SessionError> {
         let test = self.test.as_ref().ok_or(SessionError::NoData)?;
-        let (model, device, trained) = match &self.trained {
-            Some(t) if &t.header.spec == spec => (t.model.clone(), t.backend.device.clone(), true),
-            _ => {
-                let device = self
-                    .backend
-                    .as_ref()
-                    .map(|b| b.device.clone())
-                    .unwrap_or_else(|| Backend::cpu().device);
-                device.seed(seed);
-                let model = Sequential::new(spec, &device.clone().autodiff())?;
-                (model, device, false)
-            }
-        };
-        let maps = feature_maps(&model, test, images, &device).await?;
+        let (model, backend, trained) = self.model_for(spec, seed)?;
+        let maps = feature_maps(&model, test, images, &backend.device).await?;
         Ok(FromWorker::FeatureMaps {
             maps,
             images: images.to_vec(),
             labels: images.iter().map(|&i| test.labels[i]).collect(),
+            trained,
+        })
+    }
+
+    async fn classify(
+        &self,
+        spec: &ModelSpec,
+        pixels: &[f32],
+        seed: u64,
+    ) -> Result<FromWorker, SessionError> {
+        let (model, backend, trained) = self.model_for(spec, seed)?;
+        let classified = convlab_core::classify(&model, pixels, &backend.device).await?;
+        Ok(FromWorker::Classified {
+            probabilities: classified.probabilities,
+            maps: classified.maps,
             trained,
         })
     }
@@ -421,11 +361,8 @@ fn test_result(evaluation: &convlab_core::Evaluation, test: &Dataset) -> TestRes
             .iter()
             .map(|row| row.to_vec())
             .collect(),
+        labels: test.labels.clone(),
+        predictions: evaluation.predictions.clone(),
+        confidences: evaluation.confidences.clone(),
     }
-}
-
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = console, js_name = debug)]
-    fn debug(s: &str);
 }

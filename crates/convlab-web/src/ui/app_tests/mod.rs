@@ -4,7 +4,9 @@
 mod bad_input;
 mod faults;
 mod limits;
+mod mistakes;
 mod phases;
+mod picture;
 mod rules;
 
 use super::*;
@@ -75,11 +77,19 @@ pub(super) fn posts(effects: &[Effect]) -> Vec<&HostEvent> {
         .collect()
 }
 
+/// A test result over 1,000 images: ten of each true class predicted as each class, the
+/// confidences rising through the test set.
 pub(super) fn tested() -> FromWorker {
+    let cells: Vec<(u8, u8)> = (0..10u8)
+        .flat_map(|truth| (0..10u8).flat_map(move |predicted| [(truth, predicted); 10]))
+        .collect();
     FromWorker::Tested(TestResult {
         loss: 0.5,
-        accuracy: 0.8,
+        accuracy: 0.1,
         confusion: vec![vec![10; 10]; 10],
+        labels: cells.iter().map(|c| c.0).collect(),
+        predictions: cells.iter().map(|c| c.1).collect(),
+        confidences: (0..cells.len()).map(|i| 0.2 + i as f32 / 2000.0).collect(),
     })
 }
 

@@ -123,7 +123,12 @@ impl Panel for MapsPanel {
         set_text(&self.status, status);
         let version = app.versions.maps;
         if self.grid_drawn.replace((version, maps.filter)) != (version, maps.filter) {
-            draw::draw_grid(&self.grid, shown, images, labels, maps.filter);
+            let rows: Vec<String> = images
+                .iter()
+                .enumerate()
+                .map(|(row, &image)| draw::test_image_heading(image, labels.get(row).copied()))
+                .collect();
+            draw::draw_grid(&self.grid, shown, "test image", &rows, maps.filter);
             let layers = shown.iter().map(|m| (m.name.clone(), m.name.clone()));
             self.layer
                 .set_inner_html(&draw::options(layers, &maps.layer).into_string());

@@ -6,8 +6,10 @@ pub mod data;
 pub mod embed;
 pub mod history;
 pub mod maps;
+pub mod mistakes;
 pub mod model;
 pub mod models;
+pub mod picture;
 pub mod result;
 pub mod settings;
 pub mod training;
@@ -24,8 +26,10 @@ pub fn bind_all(dispatcher: &Dispatcher) -> Result<Vec<Box<dyn Panel>>, WebError
         Box::new(code::CodePanel::bind(dispatcher)?),
         Box::new(settings::SettingsPanel::bind(dispatcher)?),
         Box::new(training::TrainingPanel::bind(dispatcher)?),
-        Box::new(result::ResultPanel::bind()?),
+        Box::new(result::ResultPanel::bind(dispatcher)?),
+        Box::new(mistakes::MistakesPanel::bind(dispatcher)?),
         Box::new(maps::MapsPanel::bind(dispatcher)?),
+        Box::new(picture::PicturePanel::bind(dispatcher)?),
         Box::new(history::HistoryPanel::bind(dispatcher)?),
         Box::new(models::ModelsPanel::bind(dispatcher)?),
     ])

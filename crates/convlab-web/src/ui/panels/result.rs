@@ -1,11 +1,11 @@
 //! model.evaluate on the test set: loss and accuracy, per-class accuracy and the confusion
-//! matrix.
+//! matrix, whose numbers open their images in the mistakes view.
 
 use crate::protocol::TestResult;
 use crate::ui::app::{App, TestView};
 use crate::ui::dom::{bind, set_text};
 use crate::ui::format::percent;
-use crate::ui::Panel;
+use crate::ui::{Dispatcher, Panel};
 use crate::WebError;
 use convlab_core::summary::thousands;
 use convlab_core::CLASS_NAMES;
@@ -22,16 +22,19 @@ pub struct ResultPanel {
 }
 
 impl ResultPanel {
-    pub fn bind() -> Result<Self, WebError> {
-        Ok(ResultPanel {
+    pub fn bind(dispatcher: &Dispatcher) -> Result<Self, WebError> {
+        let panel = ResultPanel {
             line: bind(PANEL, "test-result")?,
             confusion: bind(PANEL, "confusion")?,
             shown: RefCell::new(None),
-        })
+        };
+        super::mistakes::open_cells_on_click(dispatcher, &panel.confusion);
+        Ok(panel)
     }
 }
 
-/// The confusion matrix with class names and each class's accuracy.
+/// The confusion matrix with class names and each class's accuracy; each number above 0 is a
+/// button that opens its images.
 pub fn confusion(result: &TestResult) -> Markup {
     let per_class = result.per_class_accuracy();
     html! {
@@ -43,7 +46,12 @@ pub fn confusion(result: &TestResult) -> Markup {
                     tr {
                         th { (CLASS_NAMES[t]) }
                         @for (p, n) in row.iter().enumerate() {
-                            td class=[if p == t { Some("diag") } else if *n > 0 { Some("off") } else { None }] { (n) }
+                            td class=[if p == t { Some("diag") } else if *n > 0 { Some("off") } else { None }] {
+                                @if *n > 0 {
+                                    button type="button" data-truth=(t) data-predicted=(p)
+                                        aria-label=(format!("{n} {} predicted as {}: show them", CLASS_NAMES[t], CLASS_NAMES[p])) { (n) }
+                                } @else { (n) }
+                            }
                         }
                         td class="acc" { (per_class[t].map_or("–".to_string(), percent)) }
                     }

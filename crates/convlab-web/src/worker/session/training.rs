@@ -1,0 +1,114 @@
+//! A Train request: a fresh (or resumed) run on the chosen backend, its events streamed to the
+//! page, and the test-set evaluation at its end; a lost GPU ends it with the batch it was at.
+
+use super::{test_result, Emit, Session, SessionError, TrainedModel};
+use crate::gpu::choose_backend;
+use crate::protocol::{FromWorker, RequestKind};
+use crate::worker::{wasm_memory_bytes, yield_to_event_loop};
+use convlab_core::{run_pausing, Checkpoint, ModelSpec, TrainConfig, TrainEvent, Trainer};
+
+/// A Train request's contents.
+pub(super) struct RunRequest {
+    pub spec: ModelSpec,
+    pub config: TrainConfig,
+    pub train_limit: Option<usize>,
+    pub prefer_webgpu: bool,
+    pub resume: Option<Box<Checkpoint>>,
+}
+
+impl Session {
+    pub(super) async fn train(
+        &mut self,
+        run: RunRequest,
+        emit: Emit<'_>,
+    ) -> Result<(), SessionError> {
+        let RunRequest {
+            spec,
+            config,
+            train_limit,
+            prefer_webgpu,
+            resume,
+        } = run;
+        let (Some(train), Some(test)) = (&self.train, &self.test) else {
+            return Err(SessionError::NoData);
+        };
+        let data = match train_limit {
+            Some(0) => return Err(SessionError::NoImages),
+            Some(n) => train.take(n),
+            None => train.clone(),
+        };
+        // Settings, stack and memory against the budget, before a device or tensor exists.
+        config.check_training(&spec, data.len())?;
+        let backend = choose_backend(prefer_webgpu).await;
+        emit(FromWorker::Backend {
+            kind: backend.kind,
+            description: backend.description.clone(),
+        });
+        self.backend = Some(backend.clone());
+        let mut trainer = match &resume {
+            Some(checkpoint) => {
+                Trainer::resume(&spec, config, data, backend.device.clone(), checkpoint)?
+            }
+            None => Trainer::new(&spec, config, data, backend.device.clone())?,
+        };
+        trainer.emit_checkpoints();
+        self.stop.set(Some(trainer.stop_handle()));
+        let mut on_event = |event: TrainEvent| match event {
+            // The Tested reply below carries the evaluation, without its 10,000 predictions.
+            TrainEvent::Finished(_) => {}
+            TrainEvent::Checkpoint(checkpoint) => {
+                // For the benchmarks (bench/browser), which read the console.
+                debug(&format!(
+                    "convlab checkpoint: epochs {}, {} bytes, {:.2} ms",
+                    checkpoint.epochs_done,
+                    checkpoint.bytes(),
+                    checkpoint.seconds * 1e3
+                ));
+                emit(FromWorker::Training(TrainEvent::Checkpoint(checkpoint)));
+            }
+            TrainEvent::Epoch(metrics) => {
+                let epoch = metrics.epoch;
+                emit(FromWorker::Training(TrainEvent::Epoch(metrics)));
+                emit(FromWorker::WorkerMemory {
+                    epoch,
+                    wasm_bytes: wasm_memory_bytes(),
+                });
+            }
+            event => emit(FromWorker::Training(event)),
+        };
+        let outcome =
+            run_pausing(&mut trainer, Some(test), &mut on_event, yield_to_event_loop).await;
+        self.stop.set(None);
+        let summary = match outcome {
+            Ok(summary) => summary,
+            Err(error) => {
+                let error = SessionError::from(error);
+                let Some(reason) = self.gpu_lost(&error).await else {
+                    return Err(error);
+                };
+                let (epoch, batch) = trainer.position();
+                emit(FromWorker::GpuLost {
+                    request: RequestKind::Train,
+                    reason,
+                    epoch,
+                    batch,
+                });
+                return Ok(());
+            }
+        };
+        let evaluation = summary.test.expect("run evaluates when given a test set");
+        self.trained = Some(TrainedModel {
+            header: summary.header,
+            model: trainer.model().clone(),
+            backend,
+        });
+        emit(FromWorker::Tested(test_result(&evaluation, test)));
+        Ok(())
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = debug)]
+    fn debug(s: &str);
+}
