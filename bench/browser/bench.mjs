@@ -49,9 +49,13 @@ async function convlab(webgpu, batch) {
     const page = await (await b.newContext()).newPage();
     // The worker logs each epoch's checkpoint (console.debug): its size and how long it took.
     const checkpoints = [];
+    const snapshots = [];
     page.on('console', (m) => {
       const x = m.text().match(/^convlab checkpoint: epochs (\d+), (\d+) bytes, ([\d.]+) ms/);
       if (x) checkpoints.push({ epochs: Number(x[1]), bytes: Number(x[2]), ms: Number(x[3]) });
+      // And each snapshot for "Watch the filters learn" (kernels and the watched images' maps).
+      const y = m.text().match(/^convlab snapshot: epoch (\d+), ([\d.]+) ms/);
+      if (y) snapshots.push({ epoch: Number(y[1]), ms: Number(y[2]) });
     });
     const url = `${server.url}?data=/fixtures/`;
     await page.goto(url);
@@ -113,7 +117,13 @@ async function convlab(webgpu, batch) {
       bytes: taken[0].bytes,
       share: median(taken.map((c) => c.ms)) / (1000 * steady.reduce((a, c) => a + c, 0) / steady.length),
     } : undefined;
-    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, accuracy: Number(test), checkpoint };
+    // The snapshots after each epoch of this run (epoch 0's, before training, is not in an epoch).
+    const epochEnds = snapshots.slice(-seconds.length);
+    const snapshot = epochEnds.length ? {
+      ms: median(epochEnds.map((c) => c.ms)),
+      share: median(epochEnds.map((c) => c.ms)) / (1000 * steady.reduce((a, c) => a + c, 0) / steady.length),
+    } : undefined;
+    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, accuracy: Number(test), checkpoint, snapshot };
   } finally {
     await b.close();
   }
@@ -198,6 +208,7 @@ for (const batch of BATCHES) {
     rows.push(ok.length
       ? { batch, name, backend: ok[0].backend, sps: median(ok.map((r) => r.sps)), firstStep: median(ok.map((r) => r.firstStep)), accuracy: median(ok.map((r) => r.accuracy)), runs: ok.length,
           checkpoint: ok[0].checkpoint && { ms: median(ok.map((r) => r.checkpoint.ms)), bytes: ok[0].checkpoint.bytes, share: median(ok.map((r) => r.checkpoint.share)) },
+          snapshot: ok[0].snapshot && { ms: median(ok.map((r) => r.snapshot.ms)), share: median(ok.map((r) => r.snapshot.share)) },
           cold: ok[0].cold && Object.fromEntries(Object.keys(ok[0].cold).map((k) => [k, median(ok.map((r) => r.cold[k]))])) }
       : { batch, name, error: results[0].error });
   }
@@ -237,6 +248,16 @@ if (checkpointed.length) {
   console.log('|---|---|---|---|---|');
   for (const r of checkpointed) {
     console.log(`| ${r.batch} | ${r.name} | ${(r.checkpoint.bytes / 1e6).toFixed(2)} MB | ${r.checkpoint.ms.toFixed(1)} | ${(r.checkpoint.share * 100).toFixed(2)}% |`);
+  }
+}
+
+const snapshotted = rows.filter((r) => r.snapshot);
+if (snapshotted.length) {
+  console.log('\nconvlab\'s snapshot at each epoch end (every conv kernel and test images 0, 23, 28 through each conv and pool layer, read back; medians):\n');
+  console.log('| batch | trainer | time per snapshot (ms) | share of a steady epoch |');
+  console.log('|---|---|---|---|');
+  for (const r of snapshotted) {
+    console.log(`| ${r.batch} | ${r.name} | ${r.snapshot.ms.toFixed(1)} | ${(r.snapshot.share * 100).toFixed(2)}% |`);
   }
 }
 

@@ -192,8 +192,9 @@ test('concurrency: Start twice, edits while training, Stop during the evaluation
     await page.selectOption('#preset', 'cnn');
     await setInput(page, '#epochs', 1);
     await setInput(page, '#train-limit', 64);
-    await page.click('#train');
-    const stopped = await page.evaluate(() => new Promise((done) => {
+    // The observer is in place before Train: a run of two batches can end before a later
+    // evaluate() gets its turn on a busy page.
+    await page.evaluate(() => { window.stopAfterLastBatch = new Promise((done) => {
       const log = document.getElementById('epoch-log');
       const observer = new MutationObserver(() => {
         if (/2\/2 - /.test(log.textContent)) {
@@ -205,7 +206,9 @@ test('concurrency: Start twice, edits while training, Stop during the evaluation
         }
       });
       observer.observe(log, { childList: true, characterData: true, subtree: true });
-    }));
+    }); });
+    await page.click('#train');
+    const stopped = await page.evaluate(() => window.stopAfterLastBatch);
     assert.ok(stopped, 'Stop was pressed after the last batch, before the test result');
     await waitForText(page, '#test-result', 'Test loss', 60_000);
     assert.equal(await rows(), 3);

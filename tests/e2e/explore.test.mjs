@@ -3,7 +3,8 @@
 // image 0, an ankle boot, photographed brown on a beige table: tests/fixtures/pictures), and
 // files that are not pictures. "What the model gets wrong": a confusion-matrix cell opens its
 // images, page by page, as many as its number; a pair of classes; an image's probabilities and
-// feature maps, opened from the keyboard.
+// feature maps, opened from the keyboard. "Watch the filters learn": the first conv layer's
+// kernels and the watched images' maps differ between epoch 0 and the last epoch.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -49,11 +50,11 @@ async function classifiedAs(page, verdict, timeout = 60_000) {
 
 // SwiftShader's WebGPU runs on the CPU and is slow at the lab's Dense(128) head: the WebGPU run
 // trains a small CNN, given in the URL, that still tells the photo's ankle boot apart.
-for (const { backend, webgpu, model, layers } of [
-  { backend: 'CPU fallback', webgpu: false, model: 'preset=cnn', layers: 4 },
-  { backend: 'WebGPU', webgpu: true, model: 'layers=conv:8:3:relu,pool:2,flatten,dense:10:softmax', layers: 2 },
+for (const { backend, webgpu, model, layers, filters } of [
+  { backend: 'CPU fallback', webgpu: false, model: 'preset=cnn', layers: 4, filters: 32 },
+  { backend: 'WebGPU', webgpu: true, model: 'layers=conv:8:3:relu,pool:2,flatten,dense:10:softmax', layers: 2, filters: 8 },
 ]) {
-  test(`${backend}: a drawing and a photo are classified and shown through each layer; a confusion-matrix cell opens its images`, { timeout: 600_000 }, async () => {
+  test(`${backend}: a drawing and a photo are classified and shown through each layer; the kernels learn; a confusion-matrix cell opens its images`, { timeout: 600_000 }, async () => {
     await inBrowser(`picture-${webgpu ? 'gpu' : 'cpu'}`, { webgpu }, async (page) => {
       await page.goto(`${server.url}?data=fixtures/&${model}`);
       await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
@@ -75,6 +76,7 @@ for (const { backend, webgpu, model, layers } of [
       await page.click('#train');
       await waitForText(page, '#test-result', 'Test loss', 300_000);
       await classifiedAs(page, 'says the trained model');
+      await filtersView(page, layers, filters);
 
       // The photo, opened with the file button: an ankle boot.
       await page.setInputFiles('#picture-file', PHOTO);
@@ -103,6 +105,37 @@ for (const { backend, webgpu, model, layers } of [
       await mistakesView(page, layers);
     });
   });
+}
+
+/** The pixels of every canvas under `selector`, as data URLs. */
+async function drawn(page, selector) {
+  return page.$$eval(selector, (cs) => cs.map((c) => c.toDataURL()));
+}
+
+async function showEpoch(page, epoch) {
+  await page.$eval('#epoch-slider', (slider, e) => {
+    slider.value = String(e);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+  }, epoch);
+  await waitForText(page, '#epoch-shown', epoch === 0 ? 'epoch 0' : `after epoch ${epoch}`);
+}
+
+async function filtersView(page, layers, filters) {
+  assert.equal(await page.getAttribute('#epoch-slider', 'max'), '2');
+  assert.equal(await page.locator('#epoch-slider').isDisabled(), false);
+  await showEpoch(page, 0);
+  const untrained = await drawn(page, '#kernels canvas');
+  const untrainedMaps = await drawn(page, '#epoch-maps canvas');
+  assert.equal(untrained.length, filters);
+  assert.equal(untrainedMaps.length, 3 * layers, 'the three watched images through each layer');
+  await showEpoch(page, 2);
+  const trained = await drawn(page, '#kernels canvas');
+  assert.equal(trained.length, filters);
+  const changed = trained.filter((k, i) => k !== untrained[i]).length;
+  assert.ok(changed > filters / 2, `${changed} of ${filters} kernels look different after training`);
+  assert.notDeepEqual(await drawn(page, '#epoch-maps canvas'), untrainedMaps);
+  // The weights are in words too.
+  assert.match(await page.getAttribute('#kernels canvas', 'aria-label'), /^conv2d filter 0, input channel 0: weights -?\d/);
 }
 
 /** The confusion matrix's numbers as [truth, predicted, count] for its buttons. */

@@ -1,8 +1,9 @@
 // Renders the README's screenshots of the page: the lab CNN trained for a few epochs on the
 // committed fixture images (CPU fallback), with charts, feature maps and the run history; then
 // "Your own image" with the committed photo of an ankle boot, and "What the model gets wrong"
-// with its largest mistake open and its first image inspected.
-// Usage: node screenshot.mjs [page.png] [your-image.png] [mistakes.png]
+// with its largest mistake open and its first image inspected; "Watch the filters learn" at the
+// last epoch; and, after a second run (the dense baseline), both runs compared.
+// Usage: node screenshot.mjs [page.png] [your-image.png] [mistakes.png] [filters.png] [compare.png]
 // (after `trunk build --release`)
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -12,6 +13,8 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const out = process.argv[2] ?? join(ROOT, 'docs/page.png');
 const pictureOut = process.argv[3] ?? join(ROOT, 'docs/your-image.png');
 const mistakesOut = process.argv[4] ?? join(ROOT, 'docs/mistakes.png');
+const filtersOut = process.argv[5] ?? join(ROOT, 'docs/filters.png');
+const compareOut = process.argv[6] ?? join(ROOT, 'docs/compare.png');
 const server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': join(ROOT, 'dist') });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {
@@ -41,6 +44,16 @@ try {
   await page.waitForFunction(() => document.querySelector('#mistakes-maps canvas'));
   await page.locator('#mistakes-view').screenshot({ path: mistakesOut });
   console.log(`wrote ${mistakesOut}`);
+
+  await page.locator('#filters-view').screenshot({ path: filtersOut });
+  console.log(`wrote ${filtersOut}`);
+
+  await page.selectOption('#preset', 'dnn');
+  await page.click('#train');
+  await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 2, null, { timeout: 600_000 });
+  for (const box of await page.locator('#history tbody input[type=checkbox]').all()) await box.check();
+  await page.locator('#history-panel').screenshot({ path: compareOut });
+  console.log(`wrote ${compareOut}`);
 } finally {
   await browser.close();
   await server.close();

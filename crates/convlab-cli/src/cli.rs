@@ -6,7 +6,7 @@ use convlab_core::summary::human_bytes;
 use convlab_core::MEMORY_BUDGET;
 use convlab_core::{
     evaluate, keras_code, model_file, Backend, BackendKind, Dataset, EarlyStoppingConfig,
-    ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, PRESET_NAMES,
+    ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, CLASS_NAMES, PRESET_NAMES,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -435,11 +435,16 @@ fn train_and_report(
             TrainEvent::Finished(e) => {
                 println!("Test: loss: {:.4} - accuracy: {:.4}", e.loss, e.accuracy);
             }
-            // The CLI neither asks for checkpoints nor resumes.
-            TrainEvent::Checkpoint(_) | TrainEvent::Resumed { .. } => {}
+            // The CLI neither asks for checkpoints or snapshots nor resumes.
+            TrainEvent::Checkpoint(_) | TrainEvent::Snapshot(_) | TrainEvent::Resumed { .. } => {}
         }
     };
     let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;
+    if let (Some(evaluation), false) = (&summary.test, json) {
+        if let Some(line) = most_confused(evaluation, &test.labels) {
+            println!("{line}");
+        }
+    }
     if let Some(path) = save {
         let bytes = convlab_core::block_on(model_file::save(trainer.model(), &summary.header))?;
         write(path, &bytes)?;
@@ -448,4 +453,30 @@ fn train_and_report(
         }
     }
     Ok(())
+}
+
+/// The three pairs of classes the model mixed up most on the test set, each way:
+/// "Most confused: Shirt <-> T-shirt/top 112 (80 Shirt as T-shirt/top, 32 the other way); ...".
+fn most_confused(evaluation: &convlab_core::Evaluation, labels: &[u8]) -> Option<String> {
+    let pairs = evaluation.confused_pairs(labels);
+    if pairs.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = pairs
+        .iter()
+        .take(3)
+        .map(|pair| {
+            let (a, b) = (
+                CLASS_NAMES[pair.first as usize],
+                CLASS_NAMES[pair.second as usize],
+            );
+            format!(
+                "{a} <-> {b} {} ({} {a} as {b}, {} the other way)",
+                pair.total(),
+                pair.first_as_second,
+                pair.second_as_first
+            )
+        })
+        .collect();
+    Some(format!("Most confused: {}", named.join("; ")))
 }

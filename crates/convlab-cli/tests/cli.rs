@@ -69,6 +69,21 @@ fn train_logs_epochs_and_evaluates() {
     let test_line = text.lines().find(|l| l.starts_with("Test: ")).expect(&text);
     let accuracy: f32 = test_line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(accuracy > 0.6, "{test_line}");
+    // Then the pairs it mixes up most, each way adding up to the pair's count.
+    let confused = text
+        .lines()
+        .find(|l| l.starts_with("Most confused: "))
+        .expect(&text);
+    let first = confused["Most confused: ".len()..]
+        .split("; ")
+        .next()
+        .unwrap();
+    let numbers: Vec<usize> = first
+        .split([' ', '('])
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 3, "{confused}");
+    assert_eq!(numbers[0], numbers[1] + numbers[2], "{confused}");
 }
 
 #[test]

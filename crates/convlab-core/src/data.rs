@@ -316,6 +316,18 @@ impl Dataset {
         }
     }
 
+    /// The examples at `indices` (each must be below `len()`), in that order.
+    pub fn select(&self, indices: &[usize]) -> Dataset {
+        Dataset {
+            images: indices
+                .iter()
+                .flat_map(|&i| &self.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS])
+                .copied()
+                .collect(),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+
     /// Splits off the last `fraction` of the examples for validation, as Keras's
     /// `validation_split` does (before any shuffling).
     /// Consumes the dataset so that the training part is not copied.

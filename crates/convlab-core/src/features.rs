@@ -128,7 +128,7 @@ pub async fn classify(
 }
 
 /// Layer outputs and their read-back values as feature maps, named as Keras names the layers.
-fn maps_of(
+pub(crate) fn maps_of(
     outputs: &[LayerOutput],
     read: Vec<TensorData>,
     names: &[LayerInfo],

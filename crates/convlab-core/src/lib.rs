@@ -13,6 +13,7 @@ pub mod model_file;
 pub mod spec;
 pub mod summary;
 pub mod train;
+pub mod watch;
 
 pub use backend::{Backend, BackendError, BackendKind};
 pub use checkpoint::{Checkpoint, CheckpointError};
@@ -29,6 +30,7 @@ pub use train::{
     evaluate, run, run_pausing, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor, RunSummary,
     StopHandle, StopReason, TrainConfig, TrainError, TrainEvent, Trainer, LOSS_THRESHOLD_MESSAGE,
 };
+pub use watch::{snapshot, Kernels, Snapshot};
 
 /// Runs a future to completion on the current thread (native callers of the async API).
 #[cfg(not(target_family = "wasm"))]

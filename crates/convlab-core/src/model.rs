@@ -161,6 +161,11 @@ impl Sequential {
 
     /// The outputs of every convolution and pooling layer for a batch of images, in
     /// channels-first layout `[batch, channels, height, width]`.
+    /// Every conv layer's kernel, `[filters, channels, size, size]`, in the stack's order.
+    pub fn conv_kernels(&self) -> Vec<Tensor<4>> {
+        self.convs.iter().map(|conv| conv.weight.val()).collect()
+    }
+
     pub fn image_activations(&self, images: Tensor<4>) -> Vec<LayerOutput> {
         let mut outputs = Vec::new();
         let mut x = images;

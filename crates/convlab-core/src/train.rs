@@ -371,6 +371,9 @@ pub enum TrainEvent {
     /// The run's state at an epoch's end (or when stopped), when the trainer was asked for
     /// checkpoints ([`Trainer::emit_checkpoints`]).
     Checkpoint(Box<Checkpoint>),
+    /// The kernels and the watched images' feature maps before the first epoch and after each
+    /// one, when the trainer was asked to watch ([`Trainer::watch`]).
+    Snapshot(Box<crate::watch::Snapshot>),
     /// The run continues from a checkpoint taken after `epoch` epochs (sent after `Started`).
     Resumed {
         epoch: usize,
@@ -567,6 +570,8 @@ pub struct Trainer {
     checkpoints: bool,
     /// Epochs done by the checkpoint this run resumed from.
     resumed_from: Option<usize>,
+    /// The images whose feature maps a [`TrainEvent::Snapshot`] carries, when watching.
+    watched: Option<Dataset>,
 }
 
 impl Trainer {
@@ -622,6 +627,7 @@ impl Trainer {
             stop: StopHandle::default(),
             pending_started: true,
             checkpoints: false,
+            watched: None,
             resumed_from: None,
         })
     }
@@ -688,6 +694,21 @@ impl Trainer {
         trainer.finished = checkpoint.finished || trainer.epoch == trainer.config.epochs;
         trainer.resumed_from = Some(checkpoint.epochs_done);
         Ok(trainer)
+    }
+
+    /// Ask for a [`TrainEvent::Snapshot`] before the first epoch and after every epoch, with
+    /// the feature maps of `images` (none: the kernels only).
+    pub fn watch(&mut self, images: Dataset) {
+        self.watched = Some(images);
+    }
+
+    async fn emit_snapshot(&self, emit: &mut dyn FnMut(TrainEvent)) -> Result<(), TrainError> {
+        if let Some(watched) = &self.watched {
+            let snapshot =
+                crate::watch::snapshot(self.model(), watched, self.epoch, &self.device).await?;
+            emit(TrainEvent::Snapshot(Box::new(snapshot)));
+        }
+        Ok(())
     }
 
     /// Ask for a [`TrainEvent::Checkpoint`] after every epoch and when stopped.
@@ -793,8 +814,9 @@ impl Trainer {
                 epochs: self.config.epochs,
                 params: self.model().num_params(),
             });
-            if let Some(epoch) = self.resumed_from {
-                emit(TrainEvent::Resumed { epoch });
+            match self.resumed_from {
+                Some(epoch) => emit(TrainEvent::Resumed { epoch }),
+                None => self.emit_snapshot(emit).await?,
             }
         }
         if self.stop.requested() {
@@ -857,6 +879,7 @@ impl Trainer {
             });
             if epoch_done {
                 self.end_epoch(loss, correct / n, emit).await?;
+                self.emit_snapshot(emit).await?;
                 self.emit_checkpoint(emit).await?;
             }
         }

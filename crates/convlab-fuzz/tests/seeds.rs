@@ -4,8 +4,8 @@
 
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS};
 use convlab_core::{
-    model_file, Backend, BackendKind, EarlyStoppingConfig, EpochMetrics, FeatureMaps, ModelHeader,
-    ModelSpec, Monitor, Sequential, StopReason, TrainConfig, TrainEvent, TrainingInfo,
+    model_file, Backend, BackendKind, EarlyStoppingConfig, EpochMetrics, FeatureMaps, Kernels,
+    ModelHeader, ModelSpec, Monitor, Sequential, StopReason, TrainConfig, TrainEvent, TrainingInfo,
     PRESET_NAMES,
 };
 use convlab_fuzz::{two_files, TARGETS};
@@ -237,6 +237,7 @@ fn write_seeds() {
                 train_limit: Some(6000),
                 prefer_webgpu: true,
                 resume: None,
+                watch: vec![0, 23, 28],
             },
         ),
         ("stop", ToWorker::Stop),
@@ -263,12 +264,28 @@ fn write_seeds() {
                 file: tiny_model_file(small, true),
             },
         ),
+        (
+            "classify",
+            ToWorker::Classify {
+                spec: ModelSpec::preset("cnn-1conv").unwrap(),
+                pixels: vec![0.5; 784],
+                seed: 42,
+            },
+        ),
+        (
+            "test-images",
+            ToWorker::TestImages {
+                indices: vec![408, 23],
+            },
+        ),
+        ("inspect", ToWorker::Inspect { index: 408 }),
     ];
     for (name, request) in requests {
         add("to_worker", &format!("{name}.json"), json(&request));
     }
 
     let sample = fixture(1);
+    let sample_pixels = sample.images.clone();
     let mut confusion = vec![vec![0usize; 10]; 10];
     confusion[3][3] = 7;
     confusion[3][6] = 2;
@@ -361,6 +378,44 @@ fn write_seeds() {
                 origin: "cnn.convlab".into(),
                 header: ModelHeader::new(ModelSpec::preset("dnn").unwrap(), None),
                 test,
+            },
+        ),
+        (
+            "classified",
+            FromWorker::Classified {
+                probabilities: vec![0.1; 10],
+                maps: Vec::new(),
+                trained: true,
+            },
+        ),
+        (
+            "test-images",
+            FromWorker::TestImages {
+                indices: vec![0],
+                pixels: sample_pixels.clone(),
+            },
+        ),
+        (
+            "inspected",
+            FromWorker::Inspected {
+                index: 0,
+                probabilities: vec![0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.55],
+                maps: Vec::new(),
+            },
+        ),
+        (
+            "snapshot",
+            FromWorker::Snapshot {
+                epoch: 1,
+                kernels: vec![Kernels {
+                    layer: 0,
+                    name: "conv2d".into(),
+                    filters: 2,
+                    channels: 1,
+                    size: 3,
+                    values: (0..18).map(|v| v as f32 / 9.0 - 1.0).collect(),
+                }],
+                maps: Vec::new(),
             },
         ),
         (

@@ -4,8 +4,8 @@
 
 use crate::error::WebError;
 use convlab_core::{
-    BackendKind, Checkpoint, ConfusedPair, Evaluation, FeatureMaps, ModelHeader, ModelSpec,
-    Prediction, TrainConfig, TrainEvent,
+    BackendKind, Checkpoint, ConfusedPair, Evaluation, FeatureMaps, Kernels, ModelHeader,
+    ModelSpec, Prediction, TrainConfig, TrainEvent,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -27,6 +27,10 @@ pub enum ToWorker {
         /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
         #[serde(default)]
         resume: Option<Box<Checkpoint>>,
+        /// Test images whose feature maps are captured, with the kernels, before the first
+        /// epoch and after each one ([`FromWorker::Snapshot`]).
+        #[serde(default)]
+        watch: Vec<usize>,
     },
     /// Stop the running training before its next batch.
     Stop,
@@ -198,6 +202,15 @@ pub enum FromWorker {
         #[serde(with = "maps_as_bytes")]
         maps: Vec<FeatureMaps>,
         trained: bool,
+    },
+    /// The kernels and the watched images' feature maps after `epoch` epochs of the run in
+    /// progress (0: before the first).
+    Snapshot {
+        epoch: usize,
+        #[serde(with = "kernels_as_bytes")]
+        kernels: Vec<Kernels>,
+        #[serde(with = "maps_as_bytes")]
+        maps: Vec<FeatureMaps>,
     },
     /// A TestImages request's answer: 784 bytes per image, in the order asked.
     TestImages {
@@ -376,6 +389,51 @@ mod maps_as_bytes {
     }
 }
 
+/// Kernels on the wire as feature maps are (one "image" per filter, a channel per input
+/// channel, the kernel's side as height and width): the same checked byte encoding.
+mod kernels_as_bytes {
+    use convlab_core::{FeatureMaps, Kernels};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(kernels: &[Kernels], s: S) -> Result<S::Ok, S::Error> {
+        let maps: Vec<FeatureMaps> = kernels
+            .iter()
+            .map(|k| FeatureMaps {
+                layer: k.layer,
+                name: k.name.clone(),
+                images: k.filters,
+                channels: k.channels,
+                height: k.size,
+                width: k.size,
+                values: k.values.clone(),
+            })
+            .collect();
+        super::maps_as_bytes::serialize(&maps, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Kernels>, D::Error> {
+        let maps = super::maps_as_bytes::deserialize(d)?;
+        maps.into_iter()
+            .map(|m| {
+                if m.height != m.width {
+                    return Err(serde::de::Error::custom(format!(
+                        "kernels of {} are {}x{}, not square",
+                        m.name, m.height, m.width
+                    )));
+                }
+                Ok(Kernels {
+                    layer: m.layer,
+                    name: m.name,
+                    filters: m.images,
+                    channels: m.channels,
+                    size: m.height,
+                    values: m.values,
+                })
+            })
+            .collect()
+    }
+}
+
 /// How many test images the page shows as thumbnails (the lab prints the first 100 labels).
 pub const SAMPLE_COUNT: usize = 100;
 
@@ -442,6 +500,7 @@ impl FromWorker {
             FromWorker::Backend { .. }
             | FromWorker::Training(_)
             | FromWorker::WorkerMemory { .. }
+            | FromWorker::Snapshot { .. }
             | FromWorker::Tested(_) => RequestKind::Train,
             FromWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
             FromWorker::Classified { .. } => RequestKind::Classify,

@@ -6,8 +6,8 @@
 #![cfg(target_family = "wasm")]
 
 use convlab_core::{
-    evaluate, Dataset, ModelSpec, StopReason, TrainConfig, TrainEvent, Trainer,
-    LOSS_THRESHOLD_MESSAGE,
+    evaluate, Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
+    Trainer, LOSS_THRESHOLD_MESSAGE,
 };
 use convlab_web::protocol::{Destination, FromWorker, ToWorker};
 use convlab_web::worker::{Session, StopSlot};
@@ -130,6 +130,7 @@ fn messages_round_trip_through_js_values() {
         train_limit: Some(500),
         prefer_webgpu: true,
         resume: None,
+        watch: Vec::new(),
     };
     let value = request.to_js().unwrap();
     let kind = js_sys::Reflect::get(&value, &"request".into()).unwrap();
@@ -146,6 +147,22 @@ fn messages_round_trip_through_js_values() {
         samples_per_second: 1234.5,
     });
     assert_eq!(FromWorker::from_js(reply.to_js().unwrap()).unwrap(), reply);
+    let snapshot = FromWorker::Snapshot {
+        epoch: 2,
+        kernels: vec![Kernels {
+            layer: 0,
+            name: "conv2d".into(),
+            filters: 2,
+            channels: 1,
+            size: 3,
+            values: (0..18).map(|v| v as f32 - 9.0).collect(),
+        }],
+        maps: Vec::new(),
+    };
+    assert_eq!(
+        FromWorker::from_js(snapshot.to_js().unwrap()).unwrap(),
+        snapshot
+    );
 
     let err = ToWorker::from_js(JsValue::from_str("train"))
         .unwrap_err()
@@ -180,8 +197,33 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         train_limit: Some(64),
         prefer_webgpu: true,
         resume: None,
+        // 5000 is past the fixture's test set: left out.
+        watch: vec![0, 23, 28, 5000],
     };
     session.handle(train, &mut |r| replies.push(r)).await;
+    let snapshots: Vec<(usize, &[Kernels], &[FeatureMaps])> = replies
+        .iter()
+        .filter_map(|r| match r {
+            FromWorker::Snapshot {
+                epoch,
+                kernels,
+                maps,
+            } => Some((*epoch, &kernels[..], &maps[..])),
+            _ => None,
+        })
+        .collect();
+    let epochs: Vec<usize> = snapshots.iter().map(|s| s.0).collect();
+    assert_eq!(epochs, [0, 1], "before training and after its one epoch");
+    let (_, kernels, watched) = snapshots[1];
+    assert_eq!(
+        (kernels[0].filters, kernels[0].channels, kernels[0].size),
+        (16, 1, 3)
+    );
+    assert_ne!(
+        kernels[0].values, snapshots[0].1[0].values,
+        "training moved the kernels"
+    );
+    assert_eq!(watched[0].images, 3);
     let stopped = replies.iter().find_map(|r| match r {
         FromWorker::Training(TrainEvent::Stopped { epoch, message, .. }) => {
             Some((*epoch, message.clone()))
@@ -219,6 +261,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         panic!("{replies:?}");
     };
     assert!(trained, "the maps are of the model just trained");
+    assert_eq!(maps, watched, "the last snapshot is of the trained model");
     assert_eq!(
         labels,
         &[9, 9, 9],
@@ -236,6 +279,47 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
             ("conv2d_1", 11, 16),
             ("max_pooling2d_1", 5, 16)
         ]
+    );
+
+    // The mistakes view's requests: test images' pixels, and one image through the model.
+    let test = Dataset::from_idx("test images", TEST_IMAGES, "test labels", TEST_LABELS).unwrap();
+    let mut replies = Vec::new();
+    let asked = ToWorker::TestImages {
+        indices: vec![23, 0],
+    };
+    session.handle(asked, &mut |r| replies.push(r)).await;
+    let [FromWorker::TestImages { indices, pixels }] = &replies[..] else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(indices, &[23, 0]);
+    assert_eq!(pixels[..], test.select(&[23, 0]).images[..]);
+    let mut replies = Vec::new();
+    for index in [23, 5000] {
+        session
+            .handle(ToWorker::Inspect { index }, &mut |r| replies.push(r))
+            .await;
+    }
+    let [FromWorker::Inspected {
+        index: 23,
+        probabilities,
+        maps: inspected,
+    }, FromWorker::Failed { message, .. }] = &replies[..]
+    else {
+        panic!("{replies:?}");
+    };
+    assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    // Image 23 is the second row of the feature-map cell above.
+    for (one, three) in inspected.iter().zip(maps) {
+        let (a, b) = (one.channel(0, 3), three.channel(1, 3));
+        assert!(
+            a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4),
+            "{}",
+            one.name
+        );
+    }
+    assert_eq!(
+        message,
+        "there is no test image #5000: the test set has 1000"
     );
 
     // The trained model as a .convlab file, loaded back: the same test accuracy.
@@ -278,6 +362,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         train_limit: Some(256),
         prefer_webgpu: false,
         resume: None,
+        watch: Vec::new(),
     };
     let stopper = stop.clone();
     let mut batches = 0;
@@ -314,6 +399,7 @@ async fn worker_session_refuses_bad_requests() {
         train_limit: None,
         prefer_webgpu: false,
         resume: None,
+        watch: Vec::new(),
     };
     session
         .handle(train.clone(), &mut |r| replies.push(r))
@@ -348,6 +434,7 @@ async fn worker_session_refuses_bad_requests() {
         train_limit: None,
         prefer_webgpu: false,
         resume: None,
+        watch: Vec::new(),
     };
     session.handle(train, &mut |r| replies.push(r)).await;
     let load = ToWorker::LoadModel {

@@ -88,6 +88,9 @@ impl App {
         let spec = self.state.spec.clone();
         let settings = self.state.settings.clone();
         let params = spec.param_count().unwrap_or(0);
+        // The feature-map cell's images, when they read; the kernels are watched anyway.
+        let watch = self.maps_images().unwrap_or_default();
+        self.start_watching(watch.clone());
         self.phase = Phase::Training { by_host };
         self.run = Some(Run {
             spec: spec.clone(),
@@ -103,6 +106,7 @@ impl App {
             log: String::new(),
             at: (1, 0),
             on_gpu: false,
+            watch: watch.clone(),
             notes: Vec::new(),
             crashes: 0,
         });
@@ -126,6 +130,7 @@ impl App {
                 train_limit: Some(settings.train_limit),
                 prefer_webgpu: settings.prefer_webgpu && self.gpu_lost.is_none(),
                 resume: None,
+                watch,
             }),
         ]
     }
@@ -232,6 +237,7 @@ impl App {
             } else {
                 0.0
             },
+            history: run.history.clone(),
             train_accuracy: last.map(|m| m.accuracy),
             val_accuracy: last.and_then(|m| m.val_accuracy),
             test_accuracy,

@@ -6,17 +6,19 @@
 //! The worker's replies are handled in [`super::replies`], the host page's commands in
 //! [`super::commands`]; what is enabled when, in [`super::controls`].
 
-pub use super::messages::{CopyTarget, Effect, Msg};
+pub use super::messages::{CopyTarget, DownloadOf, Effect, Msg};
+pub use super::state::{DataInfo, Maps, Run, ShownMaps, TestView, Versions};
 
 use super::editor;
+use super::filters::Filters;
 use super::history::RunRecord;
 use super::mistakes::Mistakes;
 use super::picture::Picture;
-use super::saved::{SavedModel, SavedState, Settings};
+use super::saved::{SavedModel, SavedState};
 use super::setup::{self, Embedding};
-use crate::protocol::{TestResult, ToWorker};
-use convlab_core::{Checkpoint, EpochMetrics, FeatureMaps, ModelSpec};
-use std::collections::BTreeMap;
+use crate::protocol::ToWorker;
+use convlab_core::{Checkpoint, ModelSpec};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the page is doing; each phase allows its own controls ([`App::enabled`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,89 +39,6 @@ pub enum Phase {
     WorkerLost {
         reason: String,
     },
-}
-
-/// The decoded dataset as the page knows it (the worker holds the images).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataInfo {
-    pub train: usize,
-    pub test: usize,
-    /// The first test images (row-major bytes) and their labels, for the thumbnails.
-    pub samples: Vec<u8>,
-    pub sample_labels: Vec<u8>,
-}
-
-/// The run being trained (or the last one), for progress, charts, the log and the history.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Run {
-    pub spec: ModelSpec,
-    pub settings: Settings,
-    pub params: usize,
-    pub epochs: usize,
-    pub train_samples: usize,
-    pub history: Vec<EpochMetrics>,
-    /// The epoch training ended in early, and why.
-    pub stop: Option<(usize, String)>,
-    pub backend: String,
-    /// The worker's wasm memory after each epoch, in bytes.
-    pub memory: Vec<u64>,
-    /// Keras's epoch log.
-    pub log: String,
-    /// The 1-based epoch and the batches done in it, as last reported.
-    pub at: (usize, usize),
-    /// The run trains on WebGPU (as the worker's Backend reply said).
-    pub on_gpu: bool,
-    /// What happened to the run on the way: a lost GPU, a crashed worker, where it resumed.
-    pub notes: Vec<String>,
-    /// How often it was resumed after its worker crashed.
-    pub crashes: usize,
-}
-
-/// The test-set result on show.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TestView {
-    Prompt,
-    Training,
-    Shown { lead: String, result: TestResult },
-}
-
-/// The feature-map panel: what the student typed and chose, and the maps on show.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Maps {
-    pub images_text: String,
-    pub filter: usize,
-    pub layer: String,
-    pub row: usize,
-    pub status: String,
-    pub shown: Option<ShownMaps>,
-}
-
-/// Feature maps on show and what they were computed for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShownMaps {
-    pub maps: Vec<FeatureMaps>,
-    /// The test images' indices and labels.
-    pub images: Vec<usize>,
-    pub labels: Vec<u8>,
-    /// Of the trained model, not a freshly initialised one.
-    pub trained: bool,
-}
-
-/// Counters the panels compare with what they last drew, so that costly parts (the layer
-/// rows, canvases, tables) are rebuilt only when they changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Versions {
-    /// The layer rows (not bumped by a field edit, which would take the focus away).
-    pub layers: u64,
-    /// The settings form and the dataset folder field, when the state replaced them.
-    pub form: u64,
-    pub charts: u64,
-    pub maps: u64,
-    pub picture: u64,
-    pub mistakes: u64,
-    pub samples: u64,
-    pub history: u64,
-    pub models: u64,
 }
 
 pub struct App {
@@ -150,11 +69,17 @@ pub struct App {
     pub train_progress: f64,
     pub test: TestView,
     pub runs: Vec<RunRecord>,
+    /// The runs (places in `runs`) chosen for the comparison charts.
+    pub compared: BTreeSet<usize>,
+    /// The history export's outcome.
+    pub history_status: String,
     pub maps: Maps,
     /// "Your own image".
     pub picture: Picture,
     /// What the model gets wrong.
     pub mistakes: Mistakes,
+    /// The run's kernels and watched feature maps, epoch by epoch.
+    pub filters: Filters,
     /// The worker holds a trained or loaded model that can be saved.
     pub has_model: bool,
     /// The host page has been told the lab is ready.
@@ -247,6 +172,8 @@ impl App {
             train_progress: 0.0,
             test: TestView::Prompt,
             runs: boot.runs,
+            compared: BTreeSet::new(),
+            history_status: String::new(),
             maps: Maps {
                 images_text: "0, 23, 28".to_string(),
                 filter: 1,
@@ -257,6 +184,7 @@ impl App {
             },
             picture: Picture::default(),
             mistakes: Mistakes::default(),
+            filters: Filters::default(),
             has_model: false,
             ready_sent: false,
             saved_models: Vec::new(),
@@ -350,6 +278,7 @@ impl App {
             Msg::ShowMaps => self.request_maps(),
             Msg::Picture(input) => self.on_picture_input(input),
             Msg::Mistakes(input) => self.on_mistakes_input(input),
+            Msg::Filters(input) => self.on_filters_input(input),
             Msg::Share { base } => {
                 let default_data = SavedState::default().data_url;
                 let data =
@@ -378,11 +307,12 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::ClearHistory => {
-                self.runs.clear();
-                self.versions.history += 1;
-                vec![Effect::SaveHistory]
-            }
+            Msg::ClearHistory => self.clear_history(),
+            Msg::History(input) => self.on_history(input),
+            Msg::Downloaded {
+                of: DownloadOf::History,
+                result,
+            } => self.on_history_downloaded(result),
             Msg::AdapterProbed(adapter) => {
                 if self.run.is_none() && self.backend.starts_with("Backend: checking") {
                     self.backend = match adapter {

@@ -1,6 +1,6 @@
 //! How the page's state follows the host page's commands and the saved-model store.
 
-use super::app::{App, Effect, Msg, Phase, TestView};
+use super::app::{App, DownloadOf, Effect, Msg, Phase, TestView};
 use super::host::{HostCommand, HostEvent};
 use super::Control;
 use crate::protocol::{Destination, TestResult, ToWorker};
@@ -89,14 +89,20 @@ impl App {
                 self.models_error = Some(problem.to_string());
                 vec![Effect::ListModels]
             }
-            Msg::Downloaded(Ok((file_name, bytes))) => {
+            Msg::Downloaded {
+                of: DownloadOf::Model,
+                result: Ok((file_name, bytes)),
+            } => {
                 self.models_status =
                     format!("Downloaded {file_name} ({:.0} kB).", bytes as f64 / 1000.0);
                 Vec::new()
             }
             Msg::ModelsListed(Err(problem))
             | Msg::ModelStored(Err(problem))
-            | Msg::Downloaded(Err(problem))
+            | Msg::Downloaded {
+                of: DownloadOf::Model,
+                result: Err(problem),
+            }
             | Msg::ModelUnreadable(problem) => {
                 self.models_error = Some(problem.to_string());
                 Vec::new()
@@ -151,6 +157,7 @@ impl App {
                 vec![Effect::Download {
                     file_name: format!("{stem}.{}", model_file::EXTENSION),
                     file,
+                    of: DownloadOf::Model,
                 }]
             }
             Destination::Browser { name } => vec![Effect::StoreModel {

@@ -35,6 +35,24 @@ pub fn grey_rgba(pixels: &[u8]) -> Vec<u8> {
     pixels.iter().flat_map(|&p| [p, p, p, 255]).collect()
 }
 
+/// Signed weights as colours: blue below 0, white at 0, red above, full colour at `scale`
+/// (the largest magnitude shown), so kernels of one layer compare by colour.
+pub fn diverging_rgba(values: &[f32], scale: f32) -> Vec<u8> {
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    values
+        .iter()
+        .flat_map(|&v| {
+            let t = (v / scale).clamp(-1.0, 1.0);
+            let fade = (255.0 * (1.0 - t.abs())).round() as u8;
+            if t >= 0.0 {
+                [255, fade, fade, 255]
+            } else {
+                [fade, fade, 255, 255]
+            }
+        })
+        .collect()
+}
+
 /// A canvas of `width` x `height` pixels showing `rgba`, displayed `size` pixels wide.
 pub fn canvas(width: usize, height: usize, rgba: &[u8], size: usize) -> HtmlCanvasElement {
     let canvas: HtmlCanvasElement = document()
@@ -77,6 +95,26 @@ pub fn test_image_heading(image: usize, label: Option<u8>) -> String {
     }
 }
 
+/// A feature map in words, for screen readers: its size, its range and where it is strongest.
+pub fn describe_map(values: &[f32], width: usize) -> String {
+    let width = width.max(1);
+    let height = values.len() / width;
+    let strongest = (0..values.len()).max_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let (low, high) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    match strongest {
+        Some(at) => format!(
+            "{width}×{height} activations from {low:.2} to {high:.2}, strongest at row {}, column {}",
+            at / width + 1,
+            at % width + 1
+        ),
+        None => "no activations".to_string(),
+    }
+}
+
 /// Replaces `target`'s children with a table: one row per image (headed `rows`, under
 /// `corner`), one column per layer, each cell filter `filter` of that layer.
 pub fn draw_grid(
@@ -113,6 +151,15 @@ pub fn draw_grid(
                 );
                 let _ = cell.set_attribute("data-layer", &m.name);
                 let _ = cell.set_attribute("title", &format!("{} filter {filter}", m.name));
+                let _ = cell.set_attribute("role", "img");
+                let _ = cell.set_attribute(
+                    "aria-label",
+                    &format!(
+                        "{heading}, {} filter {filter}: {}",
+                        m.name,
+                        describe_map(m.channel(row, filter), m.width)
+                    ),
+                );
                 let _ = td.append_child(&cell);
             } else {
                 td.set_text_content(Some(&format!("{} has {} filters", m.name, m.channels)));
@@ -133,12 +180,22 @@ pub fn draw_all_filters(target: &Element, map: &FeatureMaps, row: usize) {
     }
     for filter in 0..map.channels {
         let figure = element("figure", None);
-        let _ = figure.append_child(&canvas(
+        let cell = canvas(
             map.width,
             map.height,
             &inferno_rgba(map.channel(row, filter)),
             56,
-        ));
+        );
+        let _ = cell.set_attribute("role", "img");
+        let _ = cell.set_attribute(
+            "aria-label",
+            &format!(
+                "{} filter {filter}: {}",
+                map.name,
+                describe_map(map.channel(row, filter), map.width)
+            ),
+        );
+        let _ = figure.append_child(&cell);
         let _ = figure.append_child(&element("figcaption", Some(&filter.to_string())));
         let _ = target.append_child(&figure);
     }
@@ -210,6 +267,30 @@ mod tests {
         assert!(brightness(0) < 60, "inferno starts near black");
         assert!(brightness(2) > 500, "and ends near white-yellow");
         assert!(brightness(0) < brightness(1) && brightness(1) < brightness(2));
+    }
+
+    #[test]
+    fn weights_are_blue_white_red() {
+        let rgba = diverging_rgba(&[-2.0, -1.0, 0.0, 1.0, 0.5, f32::NAN], 1.0);
+        let pixels: Vec<&[u8]> = rgba.chunks(4).collect();
+        assert_eq!(pixels[0], [0, 0, 255, 255], "clamped to full blue");
+        assert_eq!(pixels[1], [0, 0, 255, 255]);
+        assert_eq!(pixels[2], [255, 255, 255, 255]);
+        assert_eq!(pixels[3], [255, 0, 0, 255]);
+        assert_eq!(pixels[4], [255, 128, 128, 255]);
+        assert_eq!(pixels.len(), 6);
+        // All-zero kernels (scale 0) are white, not NaN.
+        assert_eq!(diverging_rgba(&[0.0], 0.0), [255, 255, 255, 255]);
+    }
+
+    #[test]
+    fn a_map_is_described_in_words() {
+        let map = [0.0, 0.5, 0.25, 2.0, 1.0, 0.0];
+        assert_eq!(
+            describe_map(&map, 3),
+            "3×2 activations from 0.00 to 2.00, strongest at row 2, column 1"
+        );
+        assert_eq!(describe_map(&[], 3), "no activations");
     }
 
     #[test]

@@ -68,9 +68,13 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
             let deleted = model_store::delete(id).await;
             d.dispatch(Msg::ModelDeleted(deleted));
         }),
-        Effect::Download { file_name, file } => {
-            let done = model_store::download(&file_name, &file).map(|()| (file_name, file.len()));
-            d.dispatch(Msg::Downloaded(done));
+        Effect::Download {
+            file_name,
+            file,
+            of,
+        } => {
+            let result = model_store::download(&file_name, &file).map(|()| (file_name, file.len()));
+            d.dispatch(Msg::Downloaded { of, result });
         }
         Effect::Copy { text, target } => copy(d, text, target),
     }

@@ -1,6 +1,8 @@
 //! The page's messages (what can happen) and effects (what the dispatcher does after an update).
 
 use super::editor::Addition;
+use super::filters::FiltersInput;
+use super::history::HistoryInput;
 use super::host::{HostCommand, HostEvent};
 use super::mistakes::MistakesInput;
 use super::picture::PictureInput;
@@ -37,6 +39,8 @@ pub enum Msg {
     ShowMaps,
     /// A drawing or a photo on the "Your own image" panel.
     Picture(PictureInput),
+    /// Watching the filters learn: the epoch, layer or channel on show.
+    Filters(FiltersInput),
     /// The mistakes view: a confusion-matrix cell, a page, an image.
     Mistakes(MistakesInput),
     /// The page's address without its query, to build the share link on.
@@ -66,7 +70,12 @@ pub enum Msg {
     /// A model file could not be read from the disk or from IndexedDB.
     ModelUnreadable(WebError),
     /// A download offered: its file name and size.
-    Downloaded(Result<(String, usize), WebError>),
+    Downloaded {
+        of: DownloadOf,
+        result: Result<(String, usize), WebError>,
+    },
+    /// The run history: runs chosen for comparison, the CSV export.
+    History(HistoryInput),
     Copied {
         target: CopyTarget,
         ok: bool,
@@ -110,11 +119,19 @@ pub enum Effect {
     Download {
         file_name: String,
         file: Vec<u8>,
+        of: DownloadOf,
     },
     Copy {
         text: String,
         target: CopyTarget,
     },
+}
+
+/// What a download is: its result is shown next to the button that asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadOf {
+    Model,
+    History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ pub mod dom;
 pub mod draw;
 pub mod editor;
 mod effects;
+pub mod filters;
 pub mod format;
 pub mod history;
 pub mod host;
@@ -32,6 +33,7 @@ mod recovery;
 mod replies;
 pub mod saved;
 pub mod setup;
+pub mod state;
 pub mod storage;
 
 pub use controls::Control;

@@ -129,6 +129,7 @@ impl App {
             train_limit: Some(run.settings.train_limit),
             prefer_webgpu: run.settings.prefer_webgpu && self.gpu_lost.is_none(),
             resume: self.checkpoint.clone(),
+            watch: run.watch.clone(),
         };
         if after_restart {
             self.resume_after_data = Some((request, by_host));

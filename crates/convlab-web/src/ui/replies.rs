@@ -141,6 +141,11 @@ impl App {
                 trained,
             } => self.on_classified(probabilities, maps, trained),
             FromWorker::TestImages { indices, pixels } => self.on_test_images(indices, pixels),
+            FromWorker::Snapshot {
+                epoch,
+                kernels,
+                maps,
+            } => self.on_snapshot(epoch, kernels, maps),
             FromWorker::Inspected {
                 index,
                 probabilities,
@@ -246,7 +251,8 @@ impl App {
                     message,
                 })]
             }
-            TrainEvent::Finished(_) => Vec::new(),
+            // The worker sends snapshots as their own reply (`FromWorker::Snapshot`).
+            TrainEvent::Finished(_) | TrainEvent::Snapshot(_) => Vec::new(),
             TrainEvent::Checkpoint(checkpoint) => {
                 self.checkpoint = Some(checkpoint);
                 Vec::new()

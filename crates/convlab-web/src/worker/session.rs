@@ -137,6 +137,7 @@ impl Session {
                 train_limit,
                 prefer_webgpu,
                 resume,
+                watch,
             } => {
                 let run = RunRequest {
                     spec,
@@ -144,6 +145,7 @@ impl Session {
                     train_limit,
                     prefer_webgpu,
                     resume,
+                    watch,
                 };
                 self.train(run, emit).await
             }

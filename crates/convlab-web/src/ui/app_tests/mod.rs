@@ -2,7 +2,9 @@
 //! host commands while the student trains and a worker failure in each phase (`rules`).
 
 mod bad_input;
+mod compare;
 mod faults;
+mod filters;
 mod limits;
 mod mistakes;
 mod phases;

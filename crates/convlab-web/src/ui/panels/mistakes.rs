@@ -153,11 +153,13 @@ fn draw_page(target: &Element, mistakes: &Mistakes) {
             CLASS_NAMES[prediction.truth as usize],
             CLASS_NAMES[prediction.predicted as usize],
         );
-        let words = format!(
-            "#{}: {truth}, predicted {predicted} ({:.1}%)",
+        // The visible caption starts the accessible name, so speech commands find the button.
+        let caption_text = format!(
+            "#{} {:.0}%",
             prediction.index,
             prediction.confidence * 100.0
         );
+        let words = format!("{caption_text}: {truth}, predicted {predicted}");
         let button = document()
             .create_element("button")
             .expect("creating an element cannot fail");
@@ -179,11 +181,7 @@ fn draw_page(target: &Element, mistakes: &Mistakes) {
         let caption = document()
             .create_element("span")
             .expect("creating an element cannot fail");
-        caption.set_text_content(Some(&format!(
-            "#{} {:.0}%",
-            prediction.index,
-            prediction.confidence * 100.0
-        )));
+        caption.set_text_content(Some(&caption_text));
         let _ = button.append_child(&caption);
         let _ = target.append_child(&button);
     }

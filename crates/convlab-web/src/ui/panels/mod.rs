@@ -4,6 +4,7 @@
 pub mod code;
 pub mod data;
 pub mod embed;
+pub mod filters;
 pub mod history;
 pub mod maps;
 pub mod mistakes;
@@ -29,6 +30,7 @@ pub fn bind_all(dispatcher: &Dispatcher) -> Result<Vec<Box<dyn Panel>>, WebError
         Box::new(result::ResultPanel::bind(dispatcher)?),
         Box::new(mistakes::MistakesPanel::bind(dispatcher)?),
         Box::new(maps::MapsPanel::bind(dispatcher)?),
+        Box::new(filters::FiltersPanel::bind(dispatcher)?),
         Box::new(picture::PicturePanel::bind(dispatcher)?),
         Box::new(history::HistoryPanel::bind(dispatcher)?),
         Box::new(models::ModelsPanel::bind(dispatcher)?),

@@ -14,6 +14,8 @@ pub(super) struct RunRequest {
     pub train_limit: Option<usize>,
     pub prefer_webgpu: bool,
     pub resume: Option<Box<Checkpoint>>,
+    /// Test images whose feature maps each snapshot carries.
+    pub watch: Vec<usize>,
 }
 
 impl Session {
@@ -28,6 +30,7 @@ impl Session {
             train_limit,
             prefer_webgpu,
             resume,
+            watch,
         } = run;
         let (Some(train), Some(test)) = (&self.train, &self.test) else {
             return Err(SessionError::NoData);
@@ -52,10 +55,27 @@ impl Session {
             None => Trainer::new(&spec, config, data, backend.device.clone())?,
         };
         trainer.emit_checkpoints();
+        // Images past the test set's end (another dataset's choice) are left out.
+        let watch: Vec<usize> = watch.into_iter().filter(|&i| i < test.len()).collect();
+        trainer.watch(test.select(&watch));
         self.stop.set(Some(trainer.stop_handle()));
         let mut on_event = |event: TrainEvent| match event {
             // The Tested reply below carries the evaluation, without its 10,000 predictions.
             TrainEvent::Finished(_) => {}
+            TrainEvent::Snapshot(snapshot) => {
+                // For the benchmarks (bench/browser), which read the console.
+                debug(&format!(
+                    "convlab snapshot: epoch {}, {:.2} ms",
+                    snapshot.epoch,
+                    snapshot.seconds * 1e3
+                ));
+                let snapshot = *snapshot;
+                emit(FromWorker::Snapshot {
+                    epoch: snapshot.epoch,
+                    kernels: snapshot.kernels,
+                    maps: snapshot.maps,
+                });
+            }
             TrainEvent::Checkpoint(checkpoint) => {
                 // For the benchmarks (bench/browser), which read the console.
                 debug(&format!(
