@@ -2,6 +2,7 @@
 //! a `<canvas>`: with 20 epochs the validation curve turning up shows the overfitting.
 
 use convlab_core::EpochMetrics;
+use plotters::coord::types::RangedCoordf32;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
@@ -66,27 +67,7 @@ fn draw_on(
         .filter(|(_, v)| v.is_finite())
         .collect();
     let values = train.iter().chain(&val).map(|&(_, v)| v);
-    let (low, high) = match metric {
-        Metric::Accuracy => {
-            let low = values.fold(1.0f32, f32::min);
-            (((low * 10.0).floor() / 10.0).clamp(0.0, 0.9), 1.0)
-        }
-        Metric::Loss => (0.0, values.fold(0.1f32, f32::max) * 1.1),
-    };
-    let mut chart = ChartBuilder::on(&area)
-        .caption(metric.title(), ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(30)
-        .y_label_area_size(46)
-        .build_cartesian_2d(0.5f32..epochs.max(1) as f32 + 0.5, low..high)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .x_labels(epochs.clamp(2, 10))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.2}"))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = epoch_chart(&area, metric.title().to_string(), metric, epochs, values)?;
     for (series, colour, label) in [
         (&train, TRAIN_COLOUR, metric.title().to_string()),
         (&val, VAL_COLOUR, format!("val_{}", metric.title())),
@@ -116,6 +97,41 @@ fn draw_on(
     }
     area.present()?;
     Ok(())
+}
+
+/// A chart of `metric` per epoch (1 to `epochs`), its y axis fitted to `values`.
+fn epoch_chart<'a>(
+    area: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    caption: String,
+    metric: Metric,
+    epochs: usize,
+    values: impl Iterator<Item = f32>,
+) -> Result<
+    ChartContext<'a, CanvasBackend, Cartesian2d<RangedCoordf32, RangedCoordf32>>,
+    Box<dyn std::error::Error>,
+> {
+    let (low, high) = match metric {
+        Metric::Accuracy => {
+            let low = values.fold(1.0f32, f32::min);
+            (((low * 10.0).floor() / 10.0).clamp(0.0, 0.9), 1.0)
+        }
+        Metric::Loss => (0.0, values.fold(0.1f32, f32::max) * 1.1),
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(46)
+        .build_cartesian_2d(0.5f32..epochs.max(1) as f32 + 0.5, low..high)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_labels(epochs.clamp(2, 10))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.2}"))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
 }
 
 /// One colour per compared run (matplotlib's tab10), repeating after ten.
@@ -162,30 +178,8 @@ fn compared_on(
             .flatten()
             .filter(|v| v.is_finite())
     });
-    let (low, high) = match metric {
-        Metric::Accuracy => {
-            let low = values.fold(1.0f32, f32::min);
-            (((low * 10.0).floor() / 10.0).clamp(0.0, 0.9), 1.0)
-        }
-        Metric::Loss => (0.0, values.fold(0.1f32, f32::max) * 1.1),
-    };
-    let mut chart = ChartBuilder::on(&area)
-        .caption(
-            format!("{} of the compared runs", metric.title()),
-            ("sans-serif", 16),
-        )
-        .margin(8)
-        .x_label_area_size(30)
-        .y_label_area_size(46)
-        .build_cartesian_2d(0.5f32..epochs.max(1) as f32 + 0.5, low..high)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .x_labels(epochs.clamp(2, 10))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.2}"))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let caption = format!("{} of the compared runs", metric.title());
+    let mut chart = epoch_chart(&area, caption, metric, epochs, values)?;
     for (i, run) in runs.iter().enumerate() {
         let colour = RUN_COLOURS[i % RUN_COLOURS.len()];
         let train: Vec<(f32, f32)> = run
