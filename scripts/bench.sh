@@ -2,7 +2,8 @@
 # Every benchmark of the performance issue in one run, then its targets checked against this
 # run's figures (bench/targets.py). About 45 minutes on the 2-core development machine.
 #   scripts/bench.sh [RESULTS_DIR]      (default: bench-results/<date>; git-ignored)
-# Writes there: browser.md (convlab vs TensorFlow.js in headless Chromium, batch 32 and 128),
+# Writes there: browser.md (convlab vs TensorFlow.js and jax-js in headless Chromium, batch 32
+# and 128), step-cost.md (each one's WebGPU calls per training step),
 # memory.md (the CPU paths' memory over 20 epochs), cpu.md (native convlab vs Keras and PyTorch), wasm-sizes.txt,
 # gpu.md (native burn-wgpu, only where nvidia-smi finds a GPU) and targets.md, which it prints.
 set -euo pipefail
@@ -14,6 +15,9 @@ echo "== browser (builds the page; log: $OUT/browser.log)"
 # A failure here (a browser crash) is reported and the native half still runs.
 scripts/bench-browser.sh --batch 32,128 --samples 640 --epochs 3 --runs 3 \
   > "$OUT/browser.md" 2> "$OUT/browser.log" || echo "browser benchmark failed: see $OUT/browser.log"
+echo "== WebGPU calls per training step (convlab, TF.js, jax-js; counted, not timed)"
+node bench/browser/bench.mjs --count --batch 32,128 --samples 320 --epochs 3 \
+  > "$OUT/step-cost.md" 2>> "$OUT/browser.log" || echo "step-cost benchmark failed: see $OUT/browser.log"
 echo "== browser memory over 20 epochs (CPU paths)"
 node bench/browser/bench.mjs --only none --samples 320 --memory-epochs 20 \
   > "$OUT/memory.md" 2>> "$OUT/browser.log" || echo "memory benchmark failed: see $OUT/browser.log"

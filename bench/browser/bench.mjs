@@ -1,10 +1,15 @@
-// convlab vs TensorFlow.js in the same headless Chromium, same run: the lab CNN, Adam, the same
+// convlab vs TensorFlow.js and jax-js in the same headless Chromium, same run: the lab CNN, Adam, the same
 // real Fashion-MNIST images (the committed fixture: first 3,000 train / 1,000 test), the same
 // batch size and number of samples. Prints a Markdown table for BENCHMARKS.md.
 //   node bench.mjs [--batch 32,128] [--samples 320] [--epochs 3] [--runs 1] [--memory-epochs 20]
 // --memory-epochs N adds a long run (N epochs, batch 32) of convlab's CPU fallback and TF.js's
 // cpu backend, reporting memory at epochs 2 and N.
+// --warm-wait S (default 10): how long the model is on screen before the warm-start click.
+// --count instead measures what one steady training step asks of WebGPU (dispatches, submits,
+// bytes written, buffers and pipelines created, read-backs), for convlab, TF.js and jax-js on
+// WebGPU in the same browser, through gpu-count.js; timings are not taken in that mode.
 // Needs `trunk build --release` (dist/) and `npm ci` here. See scripts/bench-browser.sh.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
@@ -21,9 +26,22 @@ const EPOCHS = Number(arg('epochs', '3'));
 const RUNS = Number(arg('runs', '1'));
 const ONLY = arg('only', '');
 const MEMORY_EPOCHS = Number(arg('memory-epochs', '0'));
+const COUNT = process.argv.includes('--count');
+// How long the model is on screen before Train in the warm-start measurement (seconds).
+const WARM_WAIT = Number(arg('warm-wait', '10'));
+// Left out unless --only names them: jax-js's WebGL backend trains at ~3 samples/s on
+// SwiftShader, so one run of the default settings takes over 10 minutes.
+const SLOW = ['jaxjs-webgl'];
 
+const GPU_COUNT = readFileSync(join(ROOT, 'bench/browser/gpu-count.js'), 'utf8');
 const server = await serve({
   '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'),
+  // In --count mode the worker runs gpu-count.js before anything else.
+  '/worker.js': (_req, res) => {
+    const worker = readFileSync(join(ROOT, 'dist/worker.js'), 'utf8');
+    res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
+    res.end(COUNT ? `${GPU_COUNT}\n${worker}` : worker);
+  },
   '/bench/': join(ROOT, 'bench/browser'),
   '/': join(ROOT, 'dist'),
 });
@@ -123,25 +141,98 @@ async function convlab(webgpu, batch) {
       ms: median(epochEnds.map((c) => c.ms)),
       share: median(epochEnds.map((c) => c.ms)) / (1000 * steady.reduce((a, c) => a + c, 0) / steady.length),
     } : undefined;
-    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, accuracy: Number(test), checkpoint, snapshot };
+    // Click to first step for a model that has been on screen for WARM_WAIT s (the worker warms
+    // up its first step meanwhile): a fresh page again, the data from the cache, Train later.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
+    await page.waitForTimeout(WARM_WAIT * 1000);
+    const warmStatus = await page.locator('#warm-status').textContent().catch(() => '');
+    const clicked = await page.evaluate(() => performance.now());
+    await page.click('#train');
+    await page.waitForFunction(() => {
+      const moved = document.querySelector('#train-progress').value > 0;
+      if (moved) window.warmFirst ??= performance.now();
+      return moved;
+    }, null, { timeout: 600_000, polling: 10 });
+    const warm = { clickToFirstStep: (await page.evaluate(() => window.warmFirst)) - clicked, status: warmStatus };
+    return { name: `convlab ${webgpu ? 'WebGPU' : 'CPU fallback'}`, backend, sps, firstStep, cold, warm, accuracy: Number(test), checkpoint, snapshot };
   } finally {
     await b.close();
   }
 }
 
-async function tfjs(backend, batch) {
+const LIBRARIES = { tfjs: 'TF.js', jaxjs: 'jax-js' };
+
+/** TF.js or jax-js (`lib`: tfjs or jaxjs, each a page here) on `backend`; with --count, their
+ * WebGPU calls counted per step (the page marks each step's end). */
+async function library(lib, backend, batch) {
+  const name = `${LIBRARIES[lib]} ${backend}`;
   const b = await browser(backend === 'webgpu');
   try {
     const page = await b.newPage();
+    if (COUNT) await page.addInitScript({ content: GPU_COUNT });
     const t0 = Date.now();
-    await page.goto(`${server.url}bench/tfjs.html?backend=${backend}&batch=${batch}&samples=${SAMPLES}&epochs=${EPOCHS}&data=/fixtures/`);
+    await page.goto(`${server.url}bench/${lib}.html?backend=${backend}&batch=${batch}&samples=${SAMPLES}&epochs=${EPOCHS}&data=/fixtures/`);
     await page.waitForFunction(() => window.result !== undefined, null, { timeout: 1_800_000, polling: 200 });
     const r = await page.evaluate(() => window.result);
-    if (r.error) return { name: `TF.js ${backend}`, backend, error: r.error };
-    return { name: `TF.js ${backend}`, backend, sps: r.samples_per_second, firstStep: r.first_step_ms, accuracy: r.test_accuracy, t0 };
+    if (r.error) return { name, backend, error: r.error };
+    const marks = COUNT ? await page.evaluate(() => globalThis.gpuCountMarks) : undefined;
+    return { name, backend, sps: r.samples_per_second, firstStep: r.first_step_ms, accuracy: r.test_accuracy, t0, cost: marks && stepCost(marks) };
   } finally {
     await b.close();
   }
+}
+
+/** convlab on WebGPU with every WebGPU call counted (gpu-count.js runs first in its worker). */
+async function convlabCount(batch) {
+  const b = await browser(true);
+  try {
+    const page = await (await b.newContext()).newPage();
+    let marks;
+    page.on('console', (m) => {
+      const x = m.text().match(/^convlab gpu-count: (.*)$/s);
+      if (x) marks = JSON.parse(x[1]);
+    });
+    await page.goto(`${server.url}?data=/fixtures/`);
+    await page.waitForFunction(() => document.querySelector('#data-status').textContent.includes('ready'), null, { timeout: 120_000 });
+    await page.fill('#epochs', String(EPOCHS));
+    await page.fill('#batch-size', String(batch));
+    await page.fill('#train-limit', String(SAMPLES));
+    await page.selectOption('#preset', 'cnn');
+    await page.setChecked('#prefer-webgpu', true);
+    await page.click('#train');
+    await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
+    const deadline = Date.now() + 10_000;
+    while (!marks && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!marks) return { name: 'convlab WebGPU', error: 'the worker logged no gpu-count marks' };
+    const backend = (await page.locator('#backend').textContent()).replace('Backend: ', '');
+    const test = (await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1];
+    return { name: 'convlab WebGPU', backend, accuracy: Number(test), cost: stepCost(marks) };
+  } finally {
+    await b.close();
+  }
+}
+
+/** From gpu-count marks (running totals at each step or report, and at epoch ends): the median
+ * cost of one step after the first epoch, one whole steady epoch (the last), and the first
+ * epoch (where pipelines are compiled). */
+function stepCost(marks) {
+  const keys = Object.keys(marks[0]).filter((k) => k !== 'label');
+  const diff = (a, b, n = 1) => Object.fromEntries(keys.map((k) => [k, (b[k] - a[k]) / n]));
+  const steps = [];
+  for (let i = 1; i < marks.length; i++) {
+    const [a, b] = [marks[i - 1].label, marks[i].label];
+    if (a.batch === undefined || b.batch === undefined || a.epoch !== b.epoch || a.epoch < 2) continue;
+    steps.push(diff(marks[i - 1], marks[i], b.batch - a.batch));
+  }
+  const ends = marks.filter((m) => m.label.epochEnd !== undefined);
+  const zero = Object.fromEntries(keys.map((k) => [k, 0]));
+  return {
+    steps: steps.length,
+    step: steps.length ? Object.fromEntries(keys.map((k) => [k, median(steps.map((s) => s[k]))])) : undefined,
+    epoch: ends.length >= 2 ? diff(ends[ends.length - 2], ends[ends.length - 1]) : undefined,
+    first: ends.length ? diff(zero, ends[0]) : undefined,
+  };
 }
 
 /** convlab's CPU fallback for `epochs` epochs: its worker's wasm memory and the page's JS heap per epoch. */
@@ -191,11 +282,26 @@ for (const batch of BATCHES) {
   const candidates = [
     ['convlab-webgpu', () => convlab(true, batch)],
     ['convlab-cpu', () => convlab(false, batch)],
-    ['tfjs-cpu', () => tfjs('cpu', batch)],
-    ['tfjs-wasm', () => tfjs('wasm', batch)],
-    ['tfjs-webgl', () => tfjs('webgl', batch)],
-    ['tfjs-webgpu', () => tfjs('webgpu', batch)],
-  ].filter(([name]) => !ONLY || ONLY.split(',').includes(name));
+    ['tfjs-cpu', () => library('tfjs', 'cpu', batch)],
+    ['tfjs-wasm', () => library('tfjs', 'wasm', batch)],
+    ['tfjs-webgl', () => library('tfjs', 'webgl', batch)],
+    ['tfjs-webgpu', () => library('tfjs', 'webgpu', batch)],
+    ['jaxjs-wasm', () => library('jaxjs', 'wasm', batch)],
+    ['jaxjs-webgl', () => library('jaxjs', 'webgl', batch)],
+    ['jaxjs-webgpu', () => library('jaxjs', 'webgpu', batch)],
+  ].filter(([name]) => (ONLY ? ONLY.split(',').includes(name) : !SLOW.includes(name)));
+  if (COUNT) {
+    for (const [name, run] of [
+      ['convlab-webgpu', () => convlabCount(batch)],
+      ['tfjs-webgpu', () => library('tfjs', 'webgpu', batch)],
+      ['jaxjs-webgpu', () => library('jaxjs', 'webgpu', batch)],
+    ].filter(([name]) => !ONLY || ONLY.split(',').includes(name))) {
+      const r = await run();
+      console.error(`${name} batch ${batch} (counted): ${JSON.stringify(r)}`);
+      rows.push({ batch, ...r });
+    }
+    continue;
+  }
   for (const [name, run] of candidates) {
     const results = [];
     for (let i = 0; i < RUNS; i++) {
@@ -209,23 +315,32 @@ for (const batch of BATCHES) {
       ? { batch, name, backend: ok[0].backend, sps: median(ok.map((r) => r.sps)), firstStep: median(ok.map((r) => r.firstStep)), accuracy: median(ok.map((r) => r.accuracy)), runs: ok.length,
           checkpoint: ok[0].checkpoint && { ms: median(ok.map((r) => r.checkpoint.ms)), bytes: ok[0].checkpoint.bytes, share: median(ok.map((r) => r.checkpoint.share)) },
           snapshot: ok[0].snapshot && { ms: median(ok.map((r) => r.snapshot.ms)), share: median(ok.map((r) => r.snapshot.share)) },
-          cold: ok[0].cold && Object.fromEntries(Object.keys(ok[0].cold).map((k) => [k, median(ok.map((r) => r.cold[k]))])) }
+          cold: ok[0].cold && Object.fromEntries(Object.keys(ok[0].cold).map((k) => [k, median(ok.map((r) => r.cold[k]))])),
+          warm: ok[0].warm && { clickToFirstStep: median(ok.map((r) => r.warm.clickToFirstStep)), status: ok[0].warm.status } }
       : { batch, name, error: results[0].error });
   }
 }
 
+if (COUNT) {
+  printCosts(rows);
+  await server.close();
+  process.exit(0);
+}
+
 console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`settings: lab CNN, ${SAMPLES} fixture images x ${EPOCHS} epochs, test on 1,000; median of ${RUNS} run(s)\n`);
-console.log('| batch | trainer | backend | samples/s (steady) | first step from page load (ms) | test accuracy | vs fastest TF.js |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| batch | trainer | backend | samples/s (steady) | first step from page load (ms) | test accuracy | vs fastest TF.js | vs fastest jax-js |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const batch of BATCHES) {
   const here = rows.filter((r) => r.batch === batch);
-  const best = Math.max(0, ...here.filter((r) => r.name.startsWith('tfjs') && !r.error).map((r) => r.sps));
+  const fastest = (lib) => Math.max(0, ...here.filter((r) => r.name.startsWith(lib) && !r.error).map((r) => r.sps));
+  const [tfjsBest, jaxBest] = [fastest('tfjs'), fastest('jaxjs')];
+  const ratio = (sps, best) => (best ? `${(sps / best).toFixed(2)}x` : '–');
   for (const r of here) {
     if (r.error) {
-      console.log(`| ${batch} | ${r.name} | – | cannot train: ${r.error.slice(0, 120).replaceAll('|', '/')} | – | – | – |`);
+      console.log(`| ${batch} | ${r.name} | – | cannot train: ${r.error.slice(0, 120).replaceAll('|', '/')} | – | – | – | – |`);
     } else {
-      console.log(`| ${batch} | ${r.name} | ${r.backend} | ${r.sps.toFixed(1)} | ${Math.round(r.firstStep)} | ${r.accuracy.toFixed(4)} | ${best ? (r.sps / best).toFixed(2) + 'x' : '–'} |`);
+      console.log(`| ${batch} | ${r.name} | ${r.backend} | ${r.sps.toFixed(1)} | ${Math.round(r.firstStep)} | ${r.accuracy.toFixed(4)} | ${ratio(r.sps, tfjsBest)} | ${ratio(r.sps, jaxBest)} |`);
     }
   }
 }
@@ -238,6 +353,17 @@ if (colds.length) {
   const ms = (v) => (Number.isFinite(v) ? Math.round(v) : '–');
   for (const r of colds) {
     console.log(`| ${r.batch} | ${r.name} | ${ms(r.cold.worker)} | ${ms(r.cold.data)} | ${ms(r.cold.backend)} | ${ms(r.cold.step)} |`);
+  }
+}
+
+const warmed = rows.filter((r) => r.warm);
+if (warmed.length) {
+  console.log(`\nconvlab's click to first step for a model on screen for ${WARM_WAIT} s (data cached; medians):\n`);
+  console.log('| batch | trainer | Train -> first step done (ms) | Train -> first step done, clicked at once (ms, from the cold table) | what the page said before the click |');
+  console.log('|---|---|---|---|---|');
+  for (const r of warmed) {
+    const atOnce = r.cold ? r.cold.backend + r.cold.step : NaN;
+    console.log(`| ${r.batch} | ${r.name} | ${Math.round(r.warm.clickToFirstStep)} | ${Number.isFinite(atOnce) ? Math.round(atOnce) : '–'} | ${r.warm.status.replaceAll('|', '/')} |`);
   }
 }
 
@@ -281,3 +407,19 @@ if (MEMORY_EPOCHS >= 3) {
   }
 }
 await server.close();
+
+function printCosts(counted) {
+  const f = (v, digits = 1) => (v === undefined ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}; Chromium with --enable-unsafe-webgpu`);
+  console.log(`settings: lab CNN, ${SAMPLES} fixture images x ${EPOCHS} epochs; per step: median over the steps after the first epoch\n`);
+  console.log('| batch | trainer | dispatches / step | submits / step | bytes written / step | buffers created / step | pipelines created / step | bind groups / step | read-backs / step | read-backs / steady epoch | buffers / steady epoch | pipelines in the first epoch | test accuracy |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of counted) {
+    if (r.error || !r.cost?.step) {
+      console.log(`| ${r.batch} | ${r.name} | cannot count: ${(r.error ?? 'no steady steps').slice(0, 120).replaceAll('|', '/')} |||||||||||`);
+      continue;
+    }
+    const { step, epoch, first } = r.cost;
+    console.log(`| ${r.batch} | ${r.name} | ${f(step.dispatches)} | ${f(step.submits)} | ${f(Math.round(step.bytesWritten))} | ${f(step.buffers)} | ${f(step.pipelines)} | ${f(step.bindGroups)} | ${f(step.readBacks)} | ${f(epoch?.readBacks)} | ${f(epoch?.buffers)} | ${f(first?.pipelines)} | ${f(r.accuracy, 4)} |`);
+  }
+}

@@ -145,6 +145,9 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
     await waitForText(page, '#backend', 'WebGPU available');
     // The page runs its CPU-only module; the worker the WebGPU build.
     assert.deepEqual(modules.sort(), ['convlab-web-cpu_bg.wasm', 'convlab-web-gpu_bg.wasm']);
+    // While the student reads, the model on screen gets its first step compiled.
+    await waitForText(page, '#warm-status', 'Ready to train on WebGPU (', 180_000);
+    assert.match(await text(page, '#warm-status'), /first step is compiled \([\d.]+ s, done while you read\)/);
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.match(await text(page, '#backend'), /Backend: WebGPU \(/);
     assert.match(await text(page, '#epoch-log'), /Epoch 1\/1\n2\/2 - /);
@@ -168,6 +171,7 @@ test('without WebGPU (or with it switched off) only the CPU module is fetched; a
     const modules = wasmRequests(page);
     await openWithFixtures(page);
     await waitForText(page, '#backend', 'no WebGPU adapter');
+    await waitForText(page, '#warm-status', 'Ready to train on CPU (burn-flex)');
     await trainBriefly(page, 'dnn', 64, 300_000);
     assert.deepEqual(modules, ['convlab-web-cpu_bg.wasm'], 'the WebGPU build is never downloaded');
   });

@@ -16,7 +16,7 @@ use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -435,44 +435,50 @@ pub(crate) fn batch_tensors(
     )
 }
 
-/// Sum of the per-example loss and the count of correct predictions, kept on the device.
+/// Sum of the per-example loss and the count of correct predictions, kept on the device in one
+/// two-element tensor, so that reporting both costs one read-back (on WebGPU, one `mapAsync`).
 struct DeviceSums {
-    loss: Tensor<1>,
-    correct: Tensor<1>,
+    sums: Tensor<1>,
+    /// [1, 0] and [0, 1]: a batch's two figures are put in place by multiplying with these, an
+    /// element-wise step that fuses with the addition (a `cat` costs three kernels on WebGPU).
+    loss_place: Tensor<1>,
+    correct_place: Tensor<1>,
 }
 
 impl DeviceSums {
     fn zeros(device: &Device) -> Self {
         DeviceSums {
-            loss: Tensor::zeros([1], device),
-            correct: Tensor::zeros([1], device),
+            sums: Tensor::zeros([2], device),
+            loss_place: Tensor::from_floats([1.0, 0.0], device),
+            correct_place: Tensor::from_floats([0.0, 1.0], device),
         }
     }
 
-    /// Adds a batch: its predicted classes, true labels and mean loss.
-    fn add(&mut self, predicted: Tensor<1, Int>, labels: Tensor<1, Int>, mean_loss: Tensor<1>) {
+    /// Adds a batch: its predicted classes (`[n, 1]`, as `argmax(1)` gives them: reshaping
+    /// that output costs a copy kernel on WebGPU), its true labels and its mean loss.
+    fn add(&mut self, predicted: Tensor<2, Int>, labels: Tensor<1, Int>, mean_loss: Tensor<1>) {
         let [n] = labels.dims();
-        let correct = predicted.equal(labels).float().sum();
-        self.loss = self.loss.clone() + mean_loss.mul_scalar(n as f32);
-        self.correct = self.correct.clone() + correct;
+        let correct = predicted.equal(labels.reshape([n, 1])).float().sum();
+        self.sums = self.sums.clone()
+            + self.loss_place.clone() * mean_loss.mul_scalar(n as f32)
+            + self.correct_place.clone() * correct;
     }
 
-    /// One read-back of both sums.
+    /// The loss sum and the correct count, in one read-back.
     async fn read(&self) -> Result<(f32, f32), TrainError> {
-        let data = Transaction::default()
-            .register(self.loss.clone())
-            .register(self.correct.clone())
-            .execute_async()
-            .await?;
-        let scalar = |d: &TensorData| -> Result<f32, TrainError> {
-            d.try_to_vec::<f32>()?
-                .first()
-                .copied()
-                .ok_or(TrainError::EmptyReadBack {
-                    what: "the loss and accuracy sums",
-                })
-        };
-        Ok((scalar(&data[0])?, scalar(&data[1])?))
+        let values = self
+            .sums
+            .clone()
+            .into_data_async()
+            .await?
+            .convert::<f32>()
+            .try_to_vec::<f32>()?;
+        match values[..] {
+            [loss, correct] => Ok((loss, correct)),
+            _ => Err(TrainError::EmptyReadBack {
+                what: "the loss and accuracy sums",
+            }),
+        }
     }
 }
 
@@ -501,10 +507,10 @@ pub async fn evaluate(
         let (images, labels) = batch_tensors(data, chunk, device);
         let logits = model.forward(images);
         let loss = loss_fn.forward(logits.clone(), labels.clone());
-        let predicted: Tensor<1, Int> = logits.clone().argmax(1).reshape([chunk.len()]);
+        let predicted: Tensor<2, Int> = logits.clone().argmax(1);
         confidences.push(softmax(logits, 1).max_dim(1).reshape([chunk.len()]));
         sums.add(predicted.clone(), labels, loss);
-        predictions.push(predicted);
+        predictions.push(predicted.reshape([chunk.len()]));
     }
     let (loss_sum, correct) = sums.read().await?;
     let predicted = Tensor::cat(predictions, 0).into_data_async().await?;
@@ -845,8 +851,8 @@ impl Trainer {
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         self.adam.forget_latest();
         self.model = Some(self.optimizer.step(self.config.learning_rate, model, grads));
-        let predicted = logits.inner().argmax(1).reshape([end - start]);
-        self.sums.add(predicted, labels.inner(), loss.inner());
+        self.sums
+            .add(logits.inner().argmax(1), labels.inner(), loss.inner());
 
         self.batch += 1;
         self.samples_in_epoch += end - start;

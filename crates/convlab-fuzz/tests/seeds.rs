@@ -10,7 +10,7 @@ use convlab_core::{
 };
 use convlab_fuzz::{two_files, TARGETS};
 use convlab_web::protocol::{
-    Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker,
+    Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker, WarmUp,
 };
 use std::path::PathBuf;
 
@@ -222,6 +222,11 @@ fn write_seeds() {
         }),
         ..TrainConfig::default()
     };
+    let warm_up = WarmUp {
+        spec: ModelSpec::preset("cnn").unwrap(),
+        batch_size: 32,
+        prefer_webgpu: true,
+    };
     let requests = [
         (
             "load-data",
@@ -279,6 +284,7 @@ fn write_seeds() {
             },
         ),
         ("inspect", ToWorker::Inspect { index: 408 }),
+        ("warm-up", ToWorker::WarmUp(warm_up.clone())),
     ];
     for (name, request) in requests {
         add("to_worker", &format!("{name}.json"), json(&request));
@@ -322,6 +328,15 @@ fn write_seeds() {
             FromWorker::Backend {
                 kind: BackendKind::Cpu,
                 description: "CPU (burn-flex)".into(),
+            },
+        ),
+        (
+            "warmed-up",
+            FromWorker::WarmedUp {
+                warm_up,
+                backend: BackendKind::Wgpu,
+                description: "WebGPU (google swiftshader)".into(),
+                seconds: 7.84,
             },
         ),
         (

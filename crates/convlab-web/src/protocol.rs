@@ -32,6 +32,11 @@ pub enum ToWorker {
         #[serde(default)]
         watch: Vec<usize>,
     },
+    /// Get the first training step of this model ready while the student reads or edits:
+    /// start the backend's device and run one step on a throwaway copy, so that on WebGPU
+    /// every kernel the step needs is compiled before Train. Answered by
+    /// [`FromWorker::WarmedUp`]; skipped when a newer WarmUp or a Train is already queued.
+    WarmUp(WarmUp),
     /// Stop the running training before its next batch.
     Stop,
     /// For the fault tests only (the page sends it only when its URL has `test-faults`):
@@ -67,6 +72,15 @@ pub enum ToWorker {
         #[serde(with = "serde_bytes")]
         file: Vec<u8>,
     },
+}
+
+/// What a warm-up prepares: a model's first step at a batch size, on the backend a Train
+/// with `prefer_webgpu` would get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmUp {
+    pub spec: ModelSpec,
+    pub batch_size: usize,
+    pub prefer_webgpu: bool,
 }
 
 /// A fault the end-to-end tests make happen inside the worker.
@@ -179,6 +193,14 @@ pub enum FromWorker {
         description: String,
     },
     Training(TrainEvent),
+    /// A [`ToWorker::WarmUp`] is done: the device is started and this model's first step has
+    /// run once on `backend`, taking `seconds` (on WebGPU, mostly compiling kernels).
+    WarmedUp {
+        warm_up: WarmUp,
+        backend: BackendKind,
+        description: String,
+        seconds: f64,
+    },
     /// The worker's WebAssembly memory after an epoch (it only grows: a leak shows as growth
     /// from one epoch to the next). WebGPU buffers live outside it.
     WorkerMemory {
@@ -267,6 +289,7 @@ pub enum RequestKind {
     Start,
     LoadData,
     Train,
+    WarmUp,
     Stop,
     FeatureMaps,
     Classify,
@@ -286,6 +309,7 @@ impl RequestKind {
             RequestKind::Start => "start",
             RequestKind::LoadData => "load_data",
             RequestKind::Train => "train",
+            RequestKind::WarmUp => "warm_up",
             RequestKind::Stop => "stop",
             RequestKind::FeatureMaps => "feature_maps",
             RequestKind::Classify => "classify",
@@ -472,6 +496,7 @@ impl ToWorker {
         match self {
             ToWorker::LoadData { .. } => RequestKind::LoadData,
             ToWorker::Train { .. } => RequestKind::Train,
+            ToWorker::WarmUp(_) => RequestKind::WarmUp,
             ToWorker::Stop => RequestKind::Stop,
             ToWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
             ToWorker::Classify { .. } => RequestKind::Classify,
@@ -502,6 +527,7 @@ impl FromWorker {
             | FromWorker::WorkerMemory { .. }
             | FromWorker::Snapshot { .. }
             | FromWorker::Tested(_) => RequestKind::Train,
+            FromWorker::WarmedUp { .. } => RequestKind::WarmUp,
             FromWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
             FromWorker::Classified { .. } => RequestKind::Classify,
             FromWorker::TestImages { .. } => RequestKind::TestImages,

@@ -472,3 +472,85 @@ extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = log)]
     fn web_sys_console_log(s: &str);
 }
+
+/// The warm-up runs the model's first step on a throwaway copy: it answers with the backend a
+/// Train gets, and a Train after it reports exactly the losses of a Train without it.
+#[wasm_bindgen_test]
+async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
+    let spec = ModelSpec::preset("cnn-16").unwrap();
+    let train = ToWorker::Train {
+        spec: spec.clone(),
+        config: TrainConfig {
+            epochs: 1,
+            batch_size: 16,
+            report_every: 1,
+            ..TrainConfig::default()
+        },
+        train_limit: Some(48),
+        prefer_webgpu: true,
+        resume: None,
+        watch: Vec::new(),
+    };
+    let losses = |replies: &[FromWorker]| -> Vec<f32> {
+        replies
+            .iter()
+            .filter_map(|r| match r {
+                FromWorker::Training(TrainEvent::Batch { loss, .. }) => Some(*loss),
+                _ => None,
+            })
+            .collect()
+    };
+    let test =
+        || Dataset::from_idx("test images", TEST_IMAGES, "test labels", TEST_LABELS).unwrap();
+
+    let mut cold = Session::new(StopSlot::default());
+    cold.set_data(fixture(), test());
+    let mut cold_replies = Vec::new();
+    cold.handle(train.clone(), &mut |r| cold_replies.push(r))
+        .await;
+
+    let mut warm = Session::new(StopSlot::default());
+    warm.set_data(fixture(), test());
+    let warm_up = convlab_web::protocol::WarmUp {
+        spec,
+        batch_size: 16,
+        prefer_webgpu: true,
+    };
+    let mut replies = Vec::new();
+    warm.handle(ToWorker::WarmUp(warm_up.clone()), &mut |r| replies.push(r))
+        .await;
+    let [FromWorker::WarmedUp {
+        warm_up: answered,
+        backend,
+        seconds,
+        ..
+    }] = &replies[..]
+    else {
+        panic!("{replies:?}");
+    };
+    assert_eq!(answered, &warm_up);
+    assert!(*seconds > 0.0);
+    let expected = choose_backend(true).await.kind;
+    assert_eq!(*backend, expected);
+    let mut warm_replies = Vec::new();
+    warm.handle(train, &mut |r| warm_replies.push(r)).await;
+
+    let (cold_losses, warm_losses) = (losses(&cold_replies), losses(&warm_replies));
+    assert_eq!(cold_losses.len(), 3, "{cold_replies:?}");
+    // Equal up to float rounding: on WebGPU the two runs may get differently tuned kernels
+    // (the device is shared, and the first run's autotuning picks them); another seed or
+    // shuffle would move the losses by far more.
+    assert_eq!(warm_losses.len(), cold_losses.len());
+    for (warm, cold) in warm_losses.iter().zip(&cold_losses) {
+        assert!(
+            (warm - cold).abs() < 1e-3,
+            "the warm-up changed the run: {warm_losses:?} vs {cold_losses:?}"
+        );
+    }
+    assert!(
+        warm_replies
+            .iter()
+            .any(|r| matches!(r, FromWorker::Tested(_))),
+        "{warm_replies:?}"
+    );
+}

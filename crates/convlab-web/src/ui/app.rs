@@ -7,7 +7,7 @@
 //! [`super::commands`]; what is enabled when, in [`super::controls`].
 
 pub use super::messages::{CopyTarget, DownloadOf, Effect, Msg};
-pub use super::state::{DataInfo, Maps, Run, ShownMaps, TestView, Versions};
+pub use super::state::{DataInfo, Maps, Run, ShownMaps, TestView, Versions, Warm};
 
 use super::editor;
 use super::filters::Filters;
@@ -16,7 +16,7 @@ use super::mistakes::Mistakes;
 use super::picture::Picture;
 use super::saved::{SavedModel, SavedState};
 use super::setup::{self, Embedding};
-use crate::protocol::ToWorker;
+use crate::protocol::{ToWorker, WarmUp};
 use convlab_core::{Checkpoint, ModelSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,6 +107,8 @@ pub struct App {
     pub resume_after_data: Option<(ToWorker, bool)>,
     /// The URL asks for the fault tests' hook (`test-faults`).
     pub test_faults: bool,
+    /// The first training step of the model on screen, made ready while the student edits.
+    pub warm: Warm,
 }
 
 /// What the page starts from: the stored state and runs, and the URL's query.
@@ -208,10 +210,55 @@ impl App {
             worker_restarts: 0,
             resume_after_data: None,
             test_faults,
+            warm: Warm::default(),
         }
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut effects = self.handle(msg);
+        effects.extend(self.warm_up_if_changed());
+        effects
+    }
+
+    /// The warm-up the model on screen would get now: only while the page waits for the
+    /// student with a model that can train.
+    pub fn warm_up_key(&self) -> Option<WarmUp> {
+        (self.phase == Phase::Idle && self.enabled(super::Control::Train)).then(|| WarmUp {
+            spec: self.state.spec.clone(),
+            batch_size: self.state.settings.batch_size,
+            prefer_webgpu: self.state.settings.prefer_webgpu && self.gpu_lost.is_none(),
+        })
+    }
+
+    /// After any change, a model (or batch size, or backend) that the worker has not warmed
+    /// up yet is sent to it; the worker skips a warm-up that a newer one has overtaken.
+    fn warm_up_if_changed(&mut self) -> Option<Effect> {
+        let key = self.warm_up_key()?;
+        if self.warm.sent.as_ref() == Some(&key) {
+            return None;
+        }
+        self.warm.sent = Some(key.clone());
+        Some(Effect::Send(ToWorker::WarmUp(key)))
+    }
+
+    /// What the training panel says about the next run's first step.
+    pub fn warm_status(&self) -> String {
+        let Some(key) = self.warm_up_key() else {
+            return String::new();
+        };
+        match &self.warm.outcome {
+            Some((done, Ok(text))) if *done == key => text.clone(),
+            Some((failed, Err(why))) if *failed == key => {
+                format!("The first step could not be prepared ahead: {why}")
+            }
+            _ if self.warm.sent.as_ref() == Some(&key) => {
+                "Preparing this model's first training step…".to_string()
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::LoadData { folder } => self.load_data(folder, true),
             Msg::ChoosePreset(name) => match ModelSpec::preset(&name) {

@@ -10,6 +10,8 @@ impl App {
     pub(super) fn on_reply(&mut self, reply: FromWorker) -> Vec<Effect> {
         match reply {
             FromWorker::Ready => {
+                // A fresh worker: nothing is compiled on it yet.
+                self.warm = Default::default();
                 self.phase = Phase::Idle;
                 self.data_status = "Loading Fashion-MNIST…".to_string();
                 let folder = self.state.data_url.clone();
@@ -106,6 +108,21 @@ impl App {
                 Vec::new()
             }
             FromWorker::Training(event) => self.on_training(event),
+            FromWorker::WarmedUp {
+                warm_up,
+                backend,
+                description,
+                seconds,
+            } => {
+                let text = match backend {
+                    BackendKind::Wgpu => format!(
+                        "Ready to train on {description}: this model's first step is compiled ({seconds:.1} s, done while you read)."
+                    ),
+                    BackendKind::Cpu => format!("Ready to train on {description}."),
+                };
+                self.warm.outcome = Some((warm_up, Ok(text)));
+                Vec::new()
+            }
             FromWorker::WorkerMemory { wasm_bytes, .. } => {
                 if let Some(run) = &mut self.run {
                     run.memory.push(wasm_bytes);
@@ -302,6 +319,12 @@ impl App {
     pub(super) fn on_failed(&mut self, request: RequestKind, message: String) -> Vec<Effect> {
         match request {
             RequestKind::FeatureMaps => self.maps.status = message.clone(),
+            // Train says the same when it is pressed; until then it is only a remark.
+            RequestKind::WarmUp => {
+                if let Some(sent) = self.warm.sent.clone() {
+                    self.warm.outcome = Some((sent, Err(message.clone())));
+                }
+            }
             RequestKind::Classify => self.on_classify_failed(message.clone()),
             RequestKind::TestImages | RequestKind::Inspect => {
                 self.on_mistakes_failed(message.clone())

@@ -3,7 +3,7 @@
 //! panels compare with what they last drew. [`super::app::App`] holds them.
 
 use super::saved::Settings;
-use crate::protocol::TestResult;
+use crate::protocol::{TestResult, WarmUp};
 use convlab_core::{EpochMetrics, FeatureMaps, ModelSpec};
 
 /// The decoded dataset as the page knows it (the worker holds the images).
@@ -92,4 +92,13 @@ pub struct Versions {
     /// The runs chosen for comparison (the charts, not the table).
     pub compared: u64,
     pub models: u64,
+}
+
+/// The worker's warm-up of the model on screen ([`crate::protocol::ToWorker::WarmUp`]): what
+/// was last asked of this worker, and how the last one ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Warm {
+    pub sent: Option<WarmUp>,
+    /// The last warm-up done or failed, and what to say about it.
+    pub outcome: Option<(WarmUp, Result<String, String>)>,
 }

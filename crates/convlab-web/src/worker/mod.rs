@@ -140,6 +140,9 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
             loop {
                 let next = queue.borrow_mut().pop_front();
                 let Some(request) = next else { break };
+                if matches!(request, ToWorker::WarmUp(_)) && makes_warm_up_stale(&queue.borrow()) {
+                    continue;
+                }
                 taken
                     .handle(request, &mut |reply| post(&scope, reply))
                     .await;
@@ -150,6 +153,14 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the worker lives as long as its handler
     post(&scope, FromWorker::Ready);
+}
+
+/// A warm-up is for the model on screen when it was sent: a newer one, or a Train (which
+/// compiles its own first step), already waiting makes it pointless.
+fn makes_warm_up_stale(waiting: &VecDeque<ToWorker>) -> bool {
+    waiting
+        .iter()
+        .any(|r| matches!(r, ToWorker::WarmUp(_) | ToWorker::Train { .. }))
 }
 
 /// A panic kills this worker (wasm cannot unwind): the console gets its message and stack,

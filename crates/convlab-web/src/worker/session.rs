@@ -149,6 +149,10 @@ impl Session {
                 };
                 self.train(run, emit).await
             }
+            ToWorker::WarmUp(warm_up) => {
+                emit(self.warm_up(warm_up).await?);
+                Ok(())
+            }
             // The transport acts on these at once; queued, they have nothing left to do.
             ToWorker::Stop | ToWorker::Fault(_) => {
                 self.stop.request_stop();

@@ -10,6 +10,7 @@ mod mistakes;
 mod phases;
 mod picture;
 mod rules;
+mod warm_up;
 
 use super::*;
 use crate::protocol::{FromWorker, TestResult, ToWorker};

@@ -26,10 +26,11 @@ fn boot_loads_the_data_when_the_worker_is_ready() {
     assert!(app
         .data_status
         .starts_with("Fashion-MNIST ready: 3,000 training"));
-    // The untrained model's feature maps are asked for, and the host told the lab is ready.
+    // The untrained model's feature maps are asked for, its first step is prepared, and the
+    // host told the lab is ready.
     assert!(matches!(
         sends(&effects)[..],
-        [ToWorker::FeatureMaps { .. }]
+        [ToWorker::FeatureMaps { .. }, ToWorker::WarmUp(_)]
     ));
     assert!(matches!(posts(&effects)[..], [HostEvent::Ready { .. }]));
     // Ready is sent once, not on every reload of the data.

@@ -17,6 +17,8 @@ pub struct TrainingPanel {
     stop: Element,
     progress: HtmlProgressElement,
     status: Element,
+    /// Whether the next run's first step is ready (the worker's warm-up).
+    warm: Element,
     memory: Element,
     banner: HtmlElement,
     loss_chart: HtmlCanvasElement,
@@ -34,6 +36,7 @@ impl TrainingPanel {
             stop: bind(PANEL, Control::Stop.id())?,
             progress: bind(PANEL, "train-progress")?,
             status: bind(PANEL, "train-status")?,
+            warm: bind(PANEL, "warm-status")?,
             memory: bind(PANEL, "worker-memory")?,
             banner: bind(PANEL, "callback-message")?,
             loss_chart: bind(PANEL, "loss-chart")?,
@@ -106,6 +109,7 @@ impl Panel for TrainingPanel {
         set_disabled(&self.stop, !app.enabled(Control::Stop));
         set_progress(&self.progress, app.train_progress);
         set_text(&self.status, &app.train_status);
+        set_text(&self.warm, &app.warm_status());
         let run = app.run.as_ref();
         let drawn = run.map_or((0, 0, 0, false), |r| {
             (

@@ -3,7 +3,7 @@
 
 use super::{test_result, Emit, Session, SessionError, TrainedModel};
 use crate::gpu::choose_backend;
-use crate::protocol::{FromWorker, RequestKind};
+use crate::protocol::{FromWorker, RequestKind, WarmUp};
 use crate::worker::{wasm_memory_bytes, yield_to_event_loop};
 use convlab_core::{run_pausing, Checkpoint, ModelSpec, TrainConfig, TrainEvent, Trainer};
 
@@ -19,6 +19,34 @@ pub(super) struct RunRequest {
 }
 
 impl Session {
+    /// Starts the backend a Train would get and runs one step of a throwaway copy of the
+    /// model on one batch of real images, so that the run the student starts next finds its
+    /// device ready and, on WebGPU, every kernel of its first step compiled (the compiled
+    /// pipelines are kept by the device, whichever model asked for them). The trainer seeds
+    /// its own model and shuffle, so the run that follows is the same as without it.
+    pub(super) async fn warm_up(&mut self, warm_up: WarmUp) -> Result<FromWorker, SessionError> {
+        let train = self.train.as_ref().ok_or(SessionError::NoData)?;
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: warm_up.batch_size,
+            report_every: 1,
+            ..TrainConfig::default()
+        };
+        let data = train.take(warm_up.batch_size);
+        config.check_training(&warm_up.spec, data.len())?;
+        let started = js_sys::Date::now();
+        let backend = choose_backend(warm_up.prefer_webgpu).await;
+        self.backend = Some(backend.clone());
+        let mut trainer = Trainer::new(&warm_up.spec, config, data, backend.device.clone())?;
+        run_pausing(&mut trainer, None, &mut |_| {}, yield_to_event_loop).await?;
+        Ok(FromWorker::WarmedUp {
+            warm_up,
+            backend: backend.kind,
+            description: backend.description,
+            seconds: (js_sys::Date::now() - started) / 1e3,
+        })
+    }
+
     pub(super) async fn train(
         &mut self,
         run: RunRequest,

@@ -1,0 +1,145 @@
+//! The first training step made ready while the student reads or edits: which model, batch
+//! size and backend the worker is asked to warm up, when, and what the page says.
+
+use super::*;
+use crate::protocol::{RequestKind, WarmUp};
+use crate::ui::app::{Msg, Phase};
+use crate::ui::saved::Settings;
+use convlab_core::{BackendKind, ModelSpec};
+
+fn warm_ups(effects: &[Effect]) -> Vec<&WarmUp> {
+    sends(effects)
+        .into_iter()
+        .filter_map(|r| match r {
+            ToWorker::WarmUp(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+fn warmed(warm_up: WarmUp, backend: BackendKind, description: &str) -> Msg {
+    Msg::Worker(FromWorker::WarmedUp {
+        warm_up,
+        backend,
+        description: description.into(),
+        seconds: 7.84,
+    })
+}
+
+#[test]
+fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_change() {
+    let mut app = app_with("");
+    assert!(warm_ups(&app.update(Msg::Worker(FromWorker::Ready))).is_empty());
+    let effects = app.update(Msg::Worker(data_ready()));
+    let settings = Settings::default();
+    let first = WarmUp {
+        spec: ModelSpec::preset("cnn").unwrap(),
+        batch_size: settings.batch_size,
+        prefer_webgpu: settings.prefer_webgpu,
+    };
+    assert_eq!(warm_ups(&effects), [&first]);
+    assert_eq!(
+        app.warm_status(),
+        "Preparing this model's first training step…"
+    );
+
+    // Nothing that leaves the model, batch size and backend alone asks again.
+    assert!(warm_ups(&app.update(Msg::SettingsEdited(Ok(Settings {
+        epochs: 2,
+        ..settings.clone()
+    }))))
+    .is_empty());
+    assert!(warm_ups(&app.update(Msg::MapsFilter("3".into()))).is_empty());
+
+    // A new model or batch size is another first step.
+    let effects = app.update(Msg::ChoosePreset("cnn-64".into()));
+    assert_eq!(
+        warm_ups(&effects)[0].spec,
+        ModelSpec::preset("cnn-64").unwrap()
+    );
+    let effects = app.update(Msg::SettingsEdited(Ok(Settings {
+        epochs: 2,
+        batch_size: 128,
+        ..settings.clone()
+    })));
+    let latest = warm_ups(&effects)[0].clone();
+    assert_eq!(latest.batch_size, 128);
+
+    // An answer for a model no longer on screen says nothing; the current one's is shown.
+    app.update(warmed(
+        first,
+        BackendKind::Wgpu,
+        "WebGPU (google swiftshader)",
+    ));
+    assert_eq!(
+        app.warm_status(),
+        "Preparing this model's first training step…"
+    );
+    app.update(warmed(
+        latest,
+        BackendKind::Wgpu,
+        "WebGPU (google swiftshader)",
+    ));
+    assert_eq!(
+        app.warm_status(),
+        "Ready to train on WebGPU (google swiftshader): this model's first step is compiled (7.8 s, done while you read)."
+    );
+}
+
+#[test]
+fn nothing_is_warmed_up_while_training_or_for_a_model_that_cannot_train() {
+    let mut app = idle("");
+    let effects = app.update(Msg::Train);
+    assert!(warm_ups(&effects).is_empty());
+    assert!(matches!(app.phase, Phase::Training { .. }));
+    assert_eq!(app.warm_status(), "", "no remark during a run");
+    // The run compiled its own kernels: the same model after it is not warmed up again.
+    app.update(Msg::Worker(tested()));
+    assert_eq!(app.phase, Phase::Idle);
+    assert!(warm_ups(&app.update(Msg::MapsFilter("2".into()))).is_empty());
+
+    // A model too large for its batch cannot train: nothing is warmed up for it.
+    app.update(Msg::ChoosePreset("cnn-64".into()));
+    let huge = Settings {
+        batch_size: 8192,
+        ..app.state.settings.clone()
+    };
+    let effects = app.update(Msg::SettingsEdited(Ok(huge)));
+    assert!(!app.enabled(Control::Train));
+    assert!(warm_ups(&effects).is_empty());
+    assert_eq!(app.warm_up_key(), None);
+    assert_eq!(app.warm_status(), "");
+}
+
+#[test]
+fn a_fresh_worker_or_a_lost_gpu_warms_up_again_and_a_failure_is_only_a_remark() {
+    let mut app = idle("");
+    let sent = app.warm.sent.clone().expect("warmed up at data ready");
+    assert!(sent.prefer_webgpu);
+    // A fresh worker has nothing compiled: once it has the data, the same model is sent again.
+    app.update(Msg::Worker(FromWorker::Ready));
+    let effects = app.update(Msg::Worker(data_ready()));
+    assert_eq!(warm_ups(&effects), [&sent]);
+
+    // A lost GPU during the warm-up: it is said where the warm-up is, and the CPU is warmed up.
+    let effects = app.update(Msg::Worker(FromWorker::GpuLost {
+        request: RequestKind::WarmUp,
+        reason: "destroyed: device was destroyed".into(),
+        epoch: 0,
+        batch: 0,
+    }));
+    assert!(!warm_ups(&effects)[0].prefer_webgpu, "then on the CPU");
+    assert_eq!(app.notice, None, "not an error of the student's");
+
+    let effects = app.update(Msg::Worker(FromWorker::Failed {
+        request: RequestKind::WarmUp,
+        message: "the model needs 3.1 GB to train at this batch size".into(),
+    }));
+    assert!(effects.is_empty());
+    assert_eq!(app.notice, None);
+    assert_eq!(
+        app.warm_status(),
+        "The first step could not be prepared ahead: the model needs 3.1 GB to train at this batch size"
+    );
+    assert!(app.enabled(Control::Train), "Train still says for itself");
+}
