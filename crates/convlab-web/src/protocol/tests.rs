@@ -1,5 +1,6 @@
 //! The wire form of the page-worker messages.
 use super::*;
+use convlab_core::FeatureMaps;
 
 #[test]
 fn per_class_accuracy_reads_the_diagonal() {

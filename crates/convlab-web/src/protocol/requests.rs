@@ -1,0 +1,124 @@
+//! What the page asks of the worker.
+
+use super::{from_js, to_js, RequestKind};
+use crate::error::WebError;
+use convlab_core::{Checkpoint, ModelSpec, TrainConfig};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+/// What the page asks of the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Fetch (or take from the browser's cache) and decode the four Fashion-MNIST files found
+    /// at `base_url` (a folder URL, relative to the page or absolute).
+    LoadData { base_url: String },
+    /// Train a fresh model; events stream back as [`FromWorker::Training`].
+    Train {
+        spec: ModelSpec,
+        config: TrainConfig,
+        /// Train on the first this-many training images only (for quick experiments).
+        train_limit: Option<usize>,
+        prefer_webgpu: bool,
+        /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
+        #[serde(default)]
+        resume: Option<Box<Checkpoint>>,
+        /// Test images whose feature maps are captured, with the kernels, before the first
+        /// epoch and after each one ([`FromWorker::Snapshot`]).
+        #[serde(default)]
+        watch: Vec<usize>,
+    },
+    /// Get the first training step of this model ready while the student reads or edits:
+    /// start the backend's device and run one step on a throwaway copy, so that on WebGPU
+    /// every kernel the step needs is compiled before Train. Answered by
+    /// [`FromWorker::WarmedUp`]; skipped when a newer WarmUp or a Train is already queued.
+    WarmUp(WarmUp),
+    /// Stop the running training before its next batch.
+    Stop,
+    /// For the fault tests only (the page sends it only when its URL has `test-faults`):
+    /// acts at once, like Stop, even during a run.
+    Fault(Fault),
+    /// The conv and pool layers' outputs for these test images: of the last trained model if
+    /// it has this architecture, otherwise of a fresh, untrained one (seeded with `seed`).
+    FeatureMaps {
+        spec: ModelSpec,
+        images: Vec<usize>,
+        seed: u64,
+    },
+    /// A student's own picture (28x28 pixels, 0 black to 1 white, row by row: made ready by
+    /// convlab-picture in the page) through the last trained model if it has this
+    /// architecture, otherwise through a fresh one seeded with `seed`.
+    Classify {
+        spec: ModelSpec,
+        pixels: Vec<f32>,
+        seed: u64,
+    },
+    /// These test images' pixels (for the pages of the mistakes view).
+    TestImages { indices: Vec<usize> },
+    /// One test image through the last trained (or loaded) model: its probabilities and
+    /// every conv and pool layer's output.
+    Inspect { index: usize },
+    /// The last trained (or loaded) model as a `.convlab` file, for `destination`.
+    ExportModel { destination: Destination },
+    /// Rebuild the model in a `.convlab` file and evaluate it on the test set; it becomes the
+    /// model whose feature maps are shown.
+    LoadModel {
+        /// Where the bytes came from, for messages ("cnn.convlab", "saved model 'x'").
+        origin: String,
+        #[serde(with = "serde_bytes")]
+        file: Vec<u8>,
+    },
+}
+
+/// What a warm-up prepares: a model's first step at a batch size, on the backend a Train
+/// with `prefer_webgpu` would get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmUp {
+    pub spec: ModelSpec,
+    pub batch_size: usize,
+    pub prefer_webgpu: bool,
+}
+
+/// A fault the end-to-end tests make happen inside the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// `destroy()` the worker's WebGPU device, as a GPU reset would lose it.
+    LoseGpu,
+    /// Panic inside the worker (a bug, an out-of-memory abort).
+    Panic,
+}
+
+/// Where an exported model goes: a download, or the browser's IndexedDB under a name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Destination {
+    File,
+    Browser { name: String },
+}
+
+impl ToWorker {
+    pub fn to_js(&self) -> Result<JsValue, WebError> {
+        to_js(self, "request")
+    }
+
+    pub fn from_js(value: JsValue) -> Result<Self, WebError> {
+        from_js(value, "request")
+    }
+
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            ToWorker::LoadData { .. } => RequestKind::LoadData,
+            ToWorker::Train { .. } => RequestKind::Train,
+            ToWorker::WarmUp(_) => RequestKind::WarmUp,
+            ToWorker::Stop => RequestKind::Stop,
+            ToWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,
+            ToWorker::Classify { .. } => RequestKind::Classify,
+            ToWorker::TestImages { .. } => RequestKind::TestImages,
+            ToWorker::Inspect { .. } => RequestKind::Inspect,
+            ToWorker::ExportModel { .. } => RequestKind::ExportModel,
+            ToWorker::LoadModel { .. } => RequestKind::LoadModel,
+            ToWorker::Fault(_) => RequestKind::Fault,
+        }
+    }
+}
