@@ -75,7 +75,10 @@ test('a worker that panics is replaced: data from the cache, the model, settings
     await page.evaluate(() => window.convlabFault('panic'));
     await waitForText(page, '#test-result', 'Test loss', 300_000);
     const row = await text(page, '#history tbody tr:first-child');
-    assert.match(row, /the training worker panicked[^]*during epoch 2, batch \d+; continued from the end of epoch 1/);
+    // The panic lands between two batches of epoch 2 or, on a busy machine, a later epoch (an
+    // epoch here lasts about a second): the run goes on from the end of the epoch before it.
+    const [, during, from] = row.match(/the training worker panicked[^]*during epoch (\d+), batch \d+; continued from the end of epoch (\d+)/) ?? [];
+    assert.ok(Number(during) >= 2 && Number(from) === Number(during) - 1, row);
     assert.equal(await page.locator('#history tbody tr').count(), 1);
     assert.ok(await page.isEnabled('#train'), 'Train is enabled again');
     assert.ok(await page.isEnabled('#model-save-file'), 'the resumed run left a model');
