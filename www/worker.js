@@ -1,8 +1,9 @@
 // The training worker. Its first message (from the page's `start_worker`) carries the CPU-only
 // wasm module the page already compiled, so that module is downloaded and compiled once, and
-// whether the student wants WebGPU. Where they do and the browser gives an adapter, the worker
-// runs the WebGPU build instead (convlab-web-gpu: burn-wgpu's kernel compiler is most of it, so
-// browsers without WebGPU never download it). Otherwise, or if that build fails to load, it
+// whether it may use WebGPU (not when the student chose the CPU). Where it may and the browser
+// gives an adapter, the worker runs the WebGPU build instead (convlab-web-gpu, which has the CPU
+// backend too: burn-wgpu's kernel compiler is most of it, so browsers without WebGPU never
+// download it). Otherwise, or if that build fails to load, it
 // runs the CPU module and leaves the reason in `convlabCpuReason`, which the backend badge
 // shows. Either module's start function sees a worker scope and serves the page from then on.
 // A worker that dies must say so: an error or a rejected promise that reaches this scope (a
@@ -31,7 +32,7 @@ self.onmessage = async (event) => {
   self.onmessage = null;
   const { module, webgpu } = event.data;
   if (!webgpu) {
-    self.convlabCpuReason = '"Use WebGPU" was off when the page opened; reload to use WebGPU';
+    self.convlabCpuReason = 'the CPU was chosen when the page opened; reload to use WebGPU';
   } else if (await self.navigator.gpu?.requestAdapter().catch(() => null)) {
     try {
       const gpu = await import('./convlab-web-gpu.js');

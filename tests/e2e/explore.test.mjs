@@ -52,7 +52,7 @@ async function classifiedAs(page, verdict, timeout = 60_000) {
 // trains a small CNN, given in the URL, that still tells the photo's ankle boot apart.
 for (const { backend, webgpu, model, layers, filters } of [
   { backend: 'CPU fallback', webgpu: false, model: 'preset=cnn', layers: 4, filters: 32 },
-  { backend: 'WebGPU', webgpu: true, model: 'layers=conv:8:3:relu,pool:2,flatten,dense:10:softmax', layers: 2, filters: 8 },
+  { backend: 'WebGPU', webgpu: true, model: 'layers=conv:8:3:relu,pool:2,flatten,dense:10:softmax&backend=webgpu', layers: 2, filters: 8 },
 ]) {
   test(`${backend}: a drawing and a photo are classified and shown through each layer; the kernels learn; a confusion-matrix cell opens its images`, { timeout: 600_000 }, async () => {
     await inBrowser(`picture-${webgpu ? 'gpu' : 'cpu'}`, { webgpu }, async (page) => {

@@ -16,8 +16,8 @@ before(async () => {
 });
 after(async () => server?.close());
 
-async function open(page) {
-  await page.goto(`${server.url}?data=fixtures/&test-faults`);
+async function open(page, query = '') {
+  await page.goto(`${server.url}?data=fixtures/&test-faults${query}`);
   await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
 }
 
@@ -32,7 +32,8 @@ async function shortRun(page, epochs, images) {
 
 test('WebGPU: a GPU lost mid-epoch costs nothing: the run finishes on the CPU from its last checkpoint', { timeout: 600_000 }, async () => {
   await inBrowser('faults-gpu-lost', { webgpu: true }, async (page) => {
-    await open(page);
+    // WebGPU forced: on SwiftShader the automatic choice is the CPU.
+    await open(page, '&backend=webgpu');
     await shortRun(page, 3, 320);
     await page.click('#train');
     await waitForText(page, '#backend', 'WebGPU', 120_000);

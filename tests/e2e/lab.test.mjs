@@ -27,8 +27,8 @@ function wasmRequests(page) {
   return modules;
 }
 
-async function openWithFixtures(page) {
-  await page.goto(`${server.url}?data=fixtures/`);
+async function openWithFixtures(page, query = '') {
+  await page.goto(`${server.url}?data=fixtures/${query}`);
   await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
 }
 
@@ -138,11 +138,12 @@ test('CPU fallback: edit the model, train with the lab callback, see feature map
   });
 });
 
-test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async () => {
+test('WebGPU, forced: trains on the adapter and names it', { timeout: 600_000 }, async () => {
   await inBrowser('webgpu', { webgpu: true }, async (page) => {
     const modules = wasmRequests(page);
-    await openWithFixtures(page);
+    await openWithFixtures(page, '&backend=webgpu');
     await waitForText(page, '#backend', 'WebGPU available');
+    assert.equal(await page.inputValue('#backend-choice'), 'webgpu');
     // The page runs its CPU-only module; the worker the WebGPU build.
     assert.deepEqual(modules.sort(), ['convlab-web-cpu_bg.wasm', 'convlab-web-gpu_bg.wasm']);
     // While the student reads, the model on screen gets its first step compiled.
@@ -163,6 +164,39 @@ test('WebGPU: trains on the adapter and names it', { timeout: 600_000 }, async (
     const cells = await canvasStats(page, '#fm-grid canvas');
     assert.equal(cells.length, 6);
     for (const cell of cells) assert.ok(cell.colours > 1, `a blank cell: ${JSON.stringify(cell)}`);
+  });
+});
+
+test('automatic backend: SwiftShader\'s WebGPU is timed against the CPU, the CPU trains, and the choice is remembered', { timeout: 600_000 }, async () => {
+  await inBrowser('auto-backend', { webgpu: true }, async (page) => {
+    await openWithFixtures(page);
+    assert.equal(await page.inputValue('#backend-choice'), 'auto');
+    await waitForText(page, '#backend', 'whichever trains this model faster');
+    // Both backends timed on the lab's CNN while the student reads: SwiftShader emulates a
+    // GPU on the CPU, so burn's own CPU backend is faster here.
+    await waitForText(page, '#warm-status', 'Ready to train on CPU (burn-flex): faster here than WebGPU (', 300_000);
+    const status = await text(page, '#warm-status');
+    const figures = status.match(/WebGPU ([\d.,]+) samples\/s, CPU ([\d.,]+) samples\/s/);
+    assert.ok(figures, status);
+    const [webgpu, cpu] = figures.slice(1).map((f) => Number(f.replace(/,/g, '')));
+    assert.ok(cpu > webgpu && webgpu > 0, status);
+    assert.match(status, /Timed in [\d.]+ s while you read\./);
+
+    await setInput(page, '#epochs', 1);
+    await setInput(page, '#train-limit', 64);
+    await page.click('#train');
+    await waitForText(page, '#test-result', 'Test loss', 300_000);
+    assert.match(await text(page, '#backend'), /Backend: CPU \(burn-flex\): faster here than WebGPU \(.*\) for this model \(WebGPU [\d.,]+ samples\/s, CPU [\d.,]+ samples\/s\)/);
+    assert.match(await text(page, '#history tbody tr:first-child'), /CPU \(burn-flex\)/);
+
+    // A reload remembers the timing for this adapter, model and batch size.
+    await page.reload();
+    await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
+    await waitForText(page, '#warm-status', 'as timed earlier in this browser', 120_000);
+    assert.ok((await text(page, '#warm-status')).includes(figures[0]), 'the same figures');
+    // Another batch size is timed afresh.
+    await setInput(page, '#batch-size', 64);
+    await waitForText(page, '#warm-status', 'Timing this model on WebGPU and on the CPU');
   });
 });
 

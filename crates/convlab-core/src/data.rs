@@ -223,7 +223,7 @@ fn parse_idx<'a>(
 }
 
 /// Images (row-major 28x28 bytes each) and their labels 0-9.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dataset {
     pub images: Vec<u8>,
     pub labels: Vec<u8>,

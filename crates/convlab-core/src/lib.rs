@@ -11,6 +11,7 @@ pub mod mistakes;
 pub mod model;
 pub mod model_file;
 pub mod spec;
+pub mod speed;
 pub mod summary;
 pub mod train;
 pub mod watch;
@@ -25,6 +26,7 @@ pub use mistakes::{most_confused_pairs, ConfusedPair, Prediction};
 pub use model::Sequential;
 pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
+pub use speed::{time_steps, BackendTimings, StepTiming};
 pub use summary::Summary;
 pub use train::{
     evaluate, run, run_pausing, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor, RunSummary,

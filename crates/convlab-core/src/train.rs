@@ -149,6 +149,10 @@ pub enum TrainError {
     EmptyReadBack { what: &'static str },
     #[error("cannot resume from the checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
+    #[error(
+        "timing a backend needs at least two batches of {batch_size}; there are {images} images"
+    )]
+    TooFewForTiming { images: usize, batch_size: usize },
 }
 
 impl TrainConfig {
@@ -412,7 +416,7 @@ impl StopHandle {
         self.0.store(true, Ordering::Relaxed);
     }
 
-    fn requested(&self) -> bool {
+    pub fn requested(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -755,6 +759,12 @@ impl Trainer {
     }
 
     /// A handle another task (or a UI message) can use to stop training before the next batch.
+    /// Stops on `handle` from now on: one made before this trainer existed, so that a stop
+    /// asked for while the run was being prepared still counts.
+    pub fn stop_with(&mut self, handle: StopHandle) {
+        self.stop = handle;
+    }
+
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
     }

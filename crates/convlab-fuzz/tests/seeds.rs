@@ -4,13 +4,13 @@
 
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS};
 use convlab_core::{
-    model_file, Backend, BackendKind, EarlyStoppingConfig, EpochMetrics, FeatureMaps, Kernels,
-    ModelHeader, ModelSpec, Monitor, Sequential, StopReason, TrainConfig, TrainEvent, TrainingInfo,
-    PRESET_NAMES,
+    model_file, Backend, BackendKind, BackendTimings, EarlyStoppingConfig, EpochMetrics,
+    FeatureMaps, Kernels, ModelHeader, ModelSpec, Monitor, Sequential, StepTiming, StopReason,
+    TrainConfig, TrainEvent, TrainingInfo, PRESET_NAMES,
 };
 use convlab_fuzz::{two_files, TARGETS};
 use convlab_web::protocol::{
-    Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker, WarmUp,
+    BackendChoice, Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker, WarmUp,
 };
 use std::path::PathBuf;
 
@@ -222,10 +222,23 @@ fn write_seeds() {
         }),
         ..TrainConfig::default()
     };
+    let step = |samples_per_second| StepTiming {
+        first_step_seconds: 21.4,
+        samples_per_second,
+        timed_steps: 2,
+    };
+    let timings = BackendTimings {
+        adapter: "google swiftshader".into(),
+        model: ModelSpec::preset("cnn").unwrap().to_text(),
+        batch_size: 32,
+        cpu: step(479.0),
+        webgpu: step(20.3),
+    };
     let warm_up = WarmUp {
         spec: ModelSpec::preset("cnn").unwrap(),
         batch_size: 32,
-        prefer_webgpu: true,
+        backend: BackendChoice::Auto,
+        timings: None,
     };
     let requests = [
         (
@@ -240,7 +253,8 @@ fn write_seeds() {
                 spec: ModelSpec::preset("cnn").unwrap(),
                 config,
                 train_limit: Some(6000),
-                prefer_webgpu: true,
+                backend: BackendChoice::Auto,
+                timings: Some(Box::new(timings.clone())),
                 resume: None,
                 watch: vec![0, 23, 28],
             },
@@ -328,6 +342,7 @@ fn write_seeds() {
             FromWorker::Backend {
                 kind: BackendKind::Cpu,
                 description: "CPU (burn-flex)".into(),
+                timings: None,
             },
         ),
         (
@@ -337,6 +352,7 @@ fn write_seeds() {
                 backend: BackendKind::Wgpu,
                 description: "WebGPU (google swiftshader)".into(),
                 seconds: 7.84,
+                timings: Some(Box::new(timings)),
             },
         ),
         (

@@ -1,6 +1,7 @@
 //! Backend choice in the browser: WebGPU through burn-wgpu when `navigator.gpu` gives an
 //! adapter, otherwise burn's CPU backend, and always a description of which one runs.
 
+use crate::protocol::BackendChoice;
 use convlab_core::Backend;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -100,14 +101,15 @@ pub async fn webgpu_adapter_available() -> bool {
     webgpu_adapter().await.is_some()
 }
 
-/// WebGPU when asked for and available, else the CPU; the description says which and why.
-pub async fn choose_backend(prefer_webgpu: bool) -> Backend {
+/// WebGPU when it may be used (forced, or the automatic choice before any timing) and is
+/// available, else the CPU; the description says which and why.
+pub async fn choose_backend(choice: BackendChoice) -> Backend {
     if let Some(reason) = lost_reason() {
         let mut cpu = Backend::cpu();
         cpu.description = format!("{} (the GPU was reset: {reason})", cpu.description);
         return cpu;
     }
-    if !prefer_webgpu {
+    if !choice.may_use_webgpu() {
         return Backend::cpu();
     }
     let Some(adapter) = webgpu_adapter().await else {

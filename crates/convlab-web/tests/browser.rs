@@ -9,7 +9,7 @@ use convlab_core::{
     evaluate, Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
     Trainer, LOSS_THRESHOLD_MESSAGE,
 };
-use convlab_web::protocol::{Destination, FromWorker, ToWorker};
+use convlab_web::protocol::{BackendChoice, Destination, FromWorker, ToWorker};
 use convlab_web::worker::{Session, StopSlot};
 use convlab_web::{choose_backend, webgpu_adapter_available};
 use wasm_bindgen::prelude::*;
@@ -37,7 +37,7 @@ fn fixture() -> Dataset {
 #[wasm_bindgen_test]
 async fn backend_matches_the_browser() {
     let available = webgpu_adapter_available().await;
-    let backend = choose_backend(true).await;
+    let backend = choose_backend(BackendChoice::Webgpu).await;
     web_sys_log(&format!(
         "WebGPU adapter: {available}; backend: {}",
         backend.description
@@ -74,7 +74,7 @@ async fn backend_matches_the_browser() {
 /// A few steps of the lab CNN on real images lower the loss on those images.
 #[wasm_bindgen_test]
 async fn cnn_training_steps_lower_the_loss() {
-    let backend = choose_backend(true).await;
+    let backend = choose_backend(BackendChoice::Webgpu).await;
     let data = fixture().take(96);
     let config = TrainConfig {
         epochs: 1,
@@ -128,7 +128,8 @@ fn messages_round_trip_through_js_values() {
             ..TrainConfig::default()
         },
         train_limit: Some(500),
-        prefer_webgpu: true,
+        backend: BackendChoice::Webgpu,
+        timings: None,
         resume: None,
         watch: Vec::new(),
     };
@@ -195,7 +196,8 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
             ..TrainConfig::default()
         },
         train_limit: Some(64),
-        prefer_webgpu: true,
+        backend: BackendChoice::Webgpu,
+        timings: None,
         resume: None,
         // 5000 is past the fixture's test set: left out.
         watch: vec![0, 23, 28, 5000],
@@ -360,7 +362,8 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
             ..TrainConfig::default()
         },
         train_limit: Some(256),
-        prefer_webgpu: false,
+        backend: BackendChoice::Cpu,
+        timings: None,
         resume: None,
         watch: Vec::new(),
     };
@@ -397,7 +400,8 @@ async fn worker_session_refuses_bad_requests() {
         spec: ModelSpec::preset("cnn").unwrap(),
         config: TrainConfig::default(),
         train_limit: None,
-        prefer_webgpu: false,
+        backend: BackendChoice::Cpu,
+        timings: None,
         resume: None,
         watch: Vec::new(),
     };
@@ -432,7 +436,8 @@ async fn worker_session_refuses_bad_requests() {
         spec: bad_model,
         config: TrainConfig::default(),
         train_limit: None,
-        prefer_webgpu: false,
+        backend: BackendChoice::Cpu,
+        timings: None,
         resume: None,
         watch: Vec::new(),
     };
@@ -487,7 +492,8 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
             ..TrainConfig::default()
         },
         train_limit: Some(48),
-        prefer_webgpu: true,
+        backend: BackendChoice::Webgpu,
+        timings: None,
         resume: None,
         watch: Vec::new(),
     };
@@ -514,7 +520,8 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
     let warm_up = convlab_web::protocol::WarmUp {
         spec,
         batch_size: 16,
-        prefer_webgpu: true,
+        backend: BackendChoice::Webgpu,
+        timings: None,
     };
     let mut replies = Vec::new();
     warm.handle(ToWorker::WarmUp(warm_up.clone()), &mut |r| replies.push(r))
@@ -530,7 +537,7 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
     };
     assert_eq!(answered, &warm_up);
     assert!(*seconds > 0.0);
-    let expected = choose_backend(true).await.kind;
+    let expected = choose_backend(BackendChoice::Webgpu).await.kind;
     assert_eq!(*backend, expected);
     let mut warm_replies = Vec::new();
     warm.handle(train, &mut |r| warm_replies.push(r)).await;
@@ -552,5 +559,79 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
             .iter()
             .any(|r| matches!(r, FromWorker::Tested(_))),
         "{warm_replies:?}"
+    );
+}
+
+/// The automatic choice: with a WebGPU adapter, the warm-up times the model on both backends
+/// and readies the faster (SwiftShader, an emulation on the CPU, is expected to lose to the
+/// CPU backend, but the test only holds the worker to its own figures); the timings sent back
+/// then choose again without timing. Without an adapter it is the CPU, untimed.
+#[wasm_bindgen_test]
+async fn the_automatic_choice_trains_on_the_backend_it_timed_faster() {
+    let spec = ModelSpec::parse_text("conv:4:3:relu,pool:2,flatten,dense:10:softmax").unwrap();
+    let test = Dataset::from_idx("test images", TEST_IMAGES, "test labels", TEST_LABELS).unwrap();
+    let mut session = Session::new(StopSlot::default());
+    session.set_data(fixture(), test);
+    let warm_up = convlab_web::protocol::WarmUp {
+        spec: spec.clone(),
+        batch_size: 32,
+        backend: BackendChoice::Auto,
+        timings: None,
+    };
+    let mut replies = Vec::new();
+    session
+        .handle(ToWorker::WarmUp(warm_up.clone()), &mut |r| replies.push(r))
+        .await;
+    let [FromWorker::WarmedUp {
+        backend,
+        description,
+        timings,
+        ..
+    }] = &replies[..]
+    else {
+        panic!("{replies:?}");
+    };
+    web_sys_log(&format!("automatic choice: {description}"));
+    if !webgpu_adapter_available().await {
+        assert_eq!(*backend, convlab_core::BackendKind::Cpu);
+        assert!(timings.is_none(), "nothing to time without an adapter");
+        assert!(description.contains("no WebGPU adapter"), "{description}");
+        return;
+    }
+    let timings = timings.clone().expect("both backends timed");
+    assert!(
+        timings.cpu.timed_steps > 0 && timings.webgpu.timed_steps > 0,
+        "{timings:?}"
+    );
+    assert!(timings.cpu.samples_per_second > 0.0 && timings.webgpu.samples_per_second > 0.0);
+    assert_eq!(timings.batch_size, 32);
+    assert_eq!(timings.model, spec.to_text());
+    assert_eq!(*backend, timings.faster(), "{timings:?}");
+    assert!(description.contains(&timings.figures()), "{description}");
+
+    // A Train that carries the timings trains on that backend without timing again.
+    let train = ToWorker::Train {
+        spec,
+        config: TrainConfig {
+            epochs: 1,
+            batch_size: 32,
+            ..TrainConfig::default()
+        },
+        train_limit: Some(64),
+        backend: BackendChoice::Auto,
+        timings: Some(timings.clone()),
+        resume: None,
+        watch: Vec::new(),
+    };
+    let mut replies = Vec::new();
+    session.handle(train, &mut |r| replies.push(r)).await;
+    let chosen = replies.iter().find_map(|r| match r {
+        FromWorker::Backend { kind, timings, .. } => Some((*kind, timings.is_none())),
+        _ => None,
+    });
+    assert_eq!(chosen, Some((timings.faster(), true)), "{replies:?}");
+    assert!(
+        replies.iter().any(|r| matches!(r, FromWorker::Tested(_))),
+        "{replies:?}"
     );
 }

@@ -3,8 +3,8 @@
 use super::{from_js, to_js, Destination, WarmUp};
 use crate::error::WebError;
 use convlab_core::{
-    BackendKind, ConfusedPair, Evaluation, FeatureMaps, Kernels, ModelHeader, Prediction,
-    TrainEvent,
+    BackendKind, BackendTimings, ConfusedPair, Evaluation, FeatureMaps, Kernels, ModelHeader,
+    Prediction, TrainEvent,
 };
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -99,15 +99,21 @@ pub enum FromWorker {
     Backend {
         kind: BackendKind,
         description: String,
+        /// Both backends timed on this model, when the choice was automatic and made now.
+        #[serde(default)]
+        timings: Option<Box<BackendTimings>>,
     },
     Training(TrainEvent),
     /// A [`ToWorker::WarmUp`] is done: the device is started and this model's first step has
-    /// run once on `backend`, taking `seconds` (on WebGPU, mostly compiling kernels).
+    /// run once on `backend`; it took `seconds` (on WebGPU, mostly compiling kernels), timing
+    /// both backends included when that was done now (`timings`).
     WarmedUp {
         warm_up: WarmUp,
         backend: BackendKind,
         description: String,
         seconds: f64,
+        #[serde(default)]
+        timings: Option<Box<BackendTimings>>,
     },
     /// The worker's WebAssembly memory after an epoch (it only grows: a leak shows as growth
     /// from one epoch to the next). WebGPU buffers live outside it.

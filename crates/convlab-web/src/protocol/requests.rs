@@ -2,7 +2,7 @@
 
 use super::{from_js, to_js, RequestKind};
 use crate::error::WebError;
-use convlab_core::{Checkpoint, ModelSpec, TrainConfig};
+use convlab_core::{BackendTimings, Checkpoint, ModelSpec, TrainConfig};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
@@ -19,7 +19,12 @@ pub enum ToWorker {
         config: TrainConfig,
         /// Train on the first this-many training images only (for quick experiments).
         train_limit: Option<usize>,
-        prefer_webgpu: bool,
+        backend: BackendChoice,
+        /// What an earlier timing found for this model on this browser ([`BackendChoice::Auto`]
+        /// only): the worker trains on the faster without timing again when they are for
+        /// its adapter, model and batch size.
+        #[serde(default)]
+        timings: Option<Box<BackendTimings>>,
         /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
         #[serde(default)]
         resume: Option<Box<Checkpoint>>,
@@ -71,12 +76,87 @@ pub enum ToWorker {
 }
 
 /// What a warm-up prepares: a model's first step at a batch size, on the backend a Train
-/// with `prefer_webgpu` would get.
+/// with the same `backend` and `timings` would get. With [`BackendChoice::Auto`] and no
+/// timings, the worker times the model on both backends first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WarmUp {
     pub spec: ModelSpec,
     pub batch_size: usize,
-    pub prefer_webgpu: bool,
+    pub backend: BackendChoice,
+    #[serde(default)]
+    pub timings: Option<Box<BackendTimings>>,
+}
+
+impl WarmUp {
+    /// Whether `other` prepares the same model, batch size and backend choice (timings that
+    /// arrived since do not make a new warm-up).
+    pub fn prepares_same(&self, other: &WarmUp) -> bool {
+        self.spec == other.spec
+            && self.batch_size == other.batch_size
+            && self.backend == other.backend
+    }
+}
+
+/// Which backend trains: the faster of the two, timed on the student's model (the default),
+/// or the one the student forces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Webgpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Webgpu => "webgpu",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<BackendChoice> {
+        [
+            BackendChoice::Auto,
+            BackendChoice::Webgpu,
+            BackendChoice::Cpu,
+        ]
+        .into_iter()
+        .find(|choice| choice.name() == name)
+    }
+
+    /// Whether the worker needs the WebGPU module for it.
+    pub fn may_use_webgpu(self) -> bool {
+        self != BackendChoice::Cpu
+    }
+}
+
+/// Reads the name, and also the `true`/`false` of the "Use WebGPU when available" checkbox
+/// that saved settings held before: `true` (its default) is the automatic choice now.
+impl<'de> Deserialize<'de> for BackendChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Choice;
+        impl serde::de::Visitor<'_> for Choice {
+            type Value = BackendChoice;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\", \"webgpu\" or \"cpu\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, use_webgpu: bool) -> Result<Self::Value, E> {
+                Ok(if use_webgpu {
+                    BackendChoice::Auto
+                } else {
+                    BackendChoice::Cpu
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+                BackendChoice::from_name(name)
+                    .ok_or_else(|| E::unknown_variant(name, &["auto", "webgpu", "cpu"]))
+            }
+        }
+        deserializer.deserialize_any(Choice)
+    }
 }
 
 /// A fault the end-to-end tests make happen inside the worker.

@@ -114,7 +114,12 @@ impl App {
         self.notice = None;
         self.set_test(TestView::Training);
         self.train_progress = 0.0;
-        self.train_status = "Starting…".to_string();
+        self.train_status = if self.will_time_backends(&settings, &spec) {
+            "Timing this model on WebGPU and on the CPU, to train on the faster…".to_string()
+        } else {
+            "Starting…".to_string()
+        };
+        let (backend, timings) = self.backend_request(&settings, &spec);
         self.versions.charts += 1;
         vec![
             Effect::Post(HostEvent::TrainingStarted {
@@ -128,7 +133,8 @@ impl App {
                 spec,
                 config: settings.train_config(),
                 train_limit: Some(settings.train_limit),
-                prefer_webgpu: settings.prefer_webgpu && self.gpu_lost.is_none(),
+                backend,
+                timings,
                 resume: None,
                 watch,
             }),

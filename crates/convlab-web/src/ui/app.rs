@@ -16,8 +16,9 @@ use super::mistakes::Mistakes;
 use super::picture::Picture;
 use super::saved::{SavedModel, SavedState};
 use super::setup::{self, Embedding};
-use crate::protocol::{ToWorker, WarmUp};
-use convlab_core::{Checkpoint, ModelSpec};
+use super::timings::TimingMemory;
+use crate::protocol::{BackendChoice, ToWorker, WarmUp};
+use convlab_core::{BackendTimings, Checkpoint, ModelSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the page is doing; each phase allows its own controls ([`App::enabled`]).
@@ -109,6 +110,8 @@ pub struct App {
     pub test_faults: bool,
     /// The first training step of the model on screen, made ready while the student edits.
     pub warm: Warm,
+    /// This browser's adapter and the backends' timings, for the automatic choice.
+    pub timings: TimingMemory,
 }
 
 /// What the page starts from: the stored state and runs, and the URL's query.
@@ -118,6 +121,8 @@ pub struct Boot {
     pub url_pairs: Vec<(String, String)>,
     pub load_state: fn(&str) -> (SavedState, bool, Option<String>),
     pub runs: Vec<RunRecord>,
+    /// The backends' timings remembered from earlier visits.
+    pub timings: Vec<BackendTimings>,
     pub problems: Vec<String>,
 }
 
@@ -211,6 +216,7 @@ impl App {
             resume_after_data: None,
             test_faults,
             warm: Warm::default(),
+            timings: TimingMemory::new(boot.timings),
         }
     }
 
@@ -223,10 +229,15 @@ impl App {
     /// The warm-up the model on screen would get now: only while the page waits for the
     /// student with a model that can train.
     pub fn warm_up_key(&self) -> Option<WarmUp> {
-        (self.phase == Phase::Idle && self.enabled(super::Control::Train)).then(|| WarmUp {
+        if self.phase != Phase::Idle || !self.enabled(super::Control::Train) {
+            return None;
+        }
+        let (backend, timings) = self.backend_request(&self.state.settings, &self.state.spec);
+        Some(WarmUp {
             spec: self.state.spec.clone(),
             batch_size: self.state.settings.batch_size,
-            prefer_webgpu: self.state.settings.prefer_webgpu && self.gpu_lost.is_none(),
+            backend,
+            timings,
         })
     }
 
@@ -234,7 +245,12 @@ impl App {
     /// up yet is sent to it; the worker skips a warm-up that a newer one has overtaken.
     fn warm_up_if_changed(&mut self) -> Option<Effect> {
         let key = self.warm_up_key()?;
-        if self.warm.sent.as_ref() == Some(&key) {
+        if self
+            .warm
+            .sent
+            .as_ref()
+            .is_some_and(|sent| sent.prepares_same(&key))
+        {
             return None;
         }
         self.warm.sent = Some(key.clone());
@@ -247,12 +263,22 @@ impl App {
             return String::new();
         };
         match &self.warm.outcome {
-            Some((done, Ok(text))) if *done == key => text.clone(),
-            Some((failed, Err(why))) if *failed == key => {
+            Some((done, Ok(text))) if done.prepares_same(&key) => text.clone(),
+            Some((failed, Err(why))) if failed.prepares_same(&key) => {
                 format!("The first step could not be prepared ahead: {why}")
             }
-            _ if self.warm.sent.as_ref() == Some(&key) => {
-                "Preparing this model's first training step…".to_string()
+            _ if self
+                .warm
+                .sent
+                .as_ref()
+                .is_some_and(|sent| sent.prepares_same(&key)) =>
+            {
+                if self.will_time_backends(&self.state.settings, &self.state.spec) {
+                    "Timing this model on WebGPU and on the CPU, to train on the faster…"
+                        .to_string()
+                } else {
+                    "Preparing this model's first training step…".to_string()
+                }
             }
             _ => String::new(),
         }
@@ -361,10 +387,17 @@ impl App {
                 result,
             } => self.on_history_downloaded(result),
             Msg::AdapterProbed(adapter) => {
+                self.timings.adapter = Some(adapter.clone());
                 if self.run.is_none() && self.backend.starts_with("Backend: checking") {
                     self.backend = match adapter {
                         Some(name) => format!(
-                            "Backend: WebGPU available ({name}); chosen when training starts"
+                            "Backend: WebGPU available ({name}); {}",
+                            match self.state.settings.backend {
+                                BackendChoice::Auto =>
+                                    "WebGPU or the CPU, whichever trains this model faster",
+                                BackendChoice::Webgpu => "training on it",
+                                BackendChoice::Cpu => "training on the CPU, as chosen",
+                            }
                         ),
                         None => "Backend: CPU (burn-flex): this browser gives no WebGPU adapter"
                             .to_string(),

@@ -19,7 +19,13 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
                 d.dispatch(Msg::Notice(format!("the worker refused a message: {e}")));
             }
         }
-        Effect::RestartWorker { prefer_webgpu } => dispatcher.restart_worker(prefer_webgpu),
+        Effect::RestartWorker { webgpu } => dispatcher.restart_worker(webgpu),
+        Effect::SaveTimings => {
+            let saved = dispatcher.with_app(|app| storage::save_timings(&app.timings.remembered));
+            if let Err(e) = saved {
+                d.dispatch(Msg::Notice(e.to_string()));
+            }
+        }
         Effect::SaveState => {
             let saved =
                 dispatcher.with_app(|app| storage::save_state(&app.storage_key, &app.state));

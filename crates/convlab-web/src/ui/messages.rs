@@ -98,9 +98,12 @@ pub enum Effect {
     Send(ToWorker),
     /// End the worker and start a fresh one (it loads the dataset again from the cache).
     RestartWorker {
-        prefer_webgpu: bool,
+        /// Whether it may run the WebGPU module.
+        webgpu: bool,
     },
     SaveState,
+    /// Keep the backends' timings in local storage.
+    SaveTimings,
     SaveHistory,
     Post(HostEvent),
     ListModels,

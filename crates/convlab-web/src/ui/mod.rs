@@ -35,6 +35,7 @@ pub mod saved;
 pub mod setup;
 pub mod state;
 pub mod storage;
+pub mod timings;
 
 pub use controls::Control;
 
@@ -106,13 +107,13 @@ impl Dispatcher {
 
     /// Ends the current worker (if any) and starts a fresh one; its messages, and only its,
     /// reach the state from now on.
-    fn restart_worker(&self, prefer_webgpu: bool) {
+    fn restart_worker(&self, webgpu: bool) {
         if let Some(old) = self.0.worker.borrow_mut().take() {
             old.terminate();
         }
         let generation = self.0.generation.get() + 1;
         self.0.generation.set(generation);
-        match start_worker(self, prefer_webgpu, generation) {
+        match start_worker(self, webgpu, generation) {
             Ok(worker) => *self.0.worker.borrow_mut() = Some(worker),
             Err(e) => self.dispatch(Msg::WorkerFailed(format!(
                 "convlab could not start its training worker: {e}"
@@ -149,9 +150,10 @@ fn try_start() -> Result<(), WebError> {
         url_pairs,
         load_state: storage::load_state,
         runs,
+        timings: storage::load_timings(),
         problems: history_problem.into_iter().collect(),
     });
-    let prefer_webgpu = app.state.settings.prefer_webgpu;
+    let webgpu = app.worker_may_use_webgpu();
     let test_faults = app.test_faults;
     let allow = app.embedding.allow.clone();
     let dispatcher = Dispatcher(Rc::new(Inner {
@@ -165,7 +167,7 @@ fn try_start() -> Result<(), WebError> {
     let panels = panels::bind_all(&dispatcher)?;
     let _ = dispatcher.0.panels.set(panels);
     panels::embed::listen(&dispatcher, allow);
-    dispatcher.restart_worker(prefer_webgpu);
+    dispatcher.restart_worker(webgpu);
     if test_faults {
         expose_faults(&dispatcher);
     }
@@ -181,11 +183,12 @@ fn try_start() -> Result<(), WebError> {
 }
 
 /// Starts the worker. Its first message is the CPU-only module this page already compiled,
-/// and whether the student wants WebGPU: `worker.js` then runs the WebGPU build
-/// (`convlab-web-gpu`, fetched only then) where the browser gives an adapter, else this module.
+/// and whether it may use WebGPU (not when the student forces the CPU): `worker.js` then runs
+/// the WebGPU build (`convlab-web-gpu`, fetched only then, which has the CPU backend too)
+/// where the browser gives an adapter, else this module.
 fn start_worker(
     dispatcher: &Dispatcher,
-    prefer_webgpu: bool,
+    webgpu: bool,
     generation: u32,
 ) -> Result<Worker, WebError> {
     let options = WorkerOptions::new();
@@ -217,7 +220,7 @@ fn start_worker(
     });
     let message = js_sys::Object::new();
     js_sys::Reflect::set(&message, &"module".into(), &wasm_bindgen::module())?;
-    js_sys::Reflect::set(&message, &"webgpu".into(), &prefer_webgpu.into())?;
+    js_sys::Reflect::set(&message, &"webgpu".into(), &webgpu.into())?;
     worker.post_message(&message)?;
     Ok(worker)
 }

@@ -76,7 +76,7 @@ impl App {
         if on_gpu {
             self.gpu_lost = Some(format!("the worker crashed on the GPU: {message}"));
         }
-        let prefer_webgpu = self.state.settings.prefer_webgpu && self.gpu_lost.is_none();
+        let webgpu = self.worker_may_use_webgpu();
         match (training, self.run.clone()) {
             (Some(_), Some(run)) if run.crashes == 0 || on_gpu => {
                 if let Some(run) = &mut self.run {
@@ -94,13 +94,20 @@ impl App {
             }
             _ => {}
         }
-        effects.push(Effect::RestartWorker { prefer_webgpu });
+        effects.push(Effect::RestartWorker { webgpu });
         effects
     }
 
     /// Asks for the run to carry on from its last checkpoint (from its start without one):
     /// now, or once a fresh worker has the dataset. Its record notes where and why.
     fn resume_run(&mut self, what: String, by_host: bool, after_restart: bool) -> Vec<Effect> {
+        let Some(requested) = self
+            .run
+            .as_ref()
+            .map(|run| self.backend_request(&run.settings, &run.spec))
+        else {
+            return Vec::new();
+        };
         let Some(run) = &mut self.run else {
             return Vec::new();
         };
@@ -123,11 +130,13 @@ impl App {
             .truncate(self.checkpoint.as_ref().map_or(0, |c| c.epochs_done));
         self.versions.charts += 1;
         self.train_status = format!("{}…", capitalized(&note));
+        let (backend, timings) = requested;
         let request = ToWorker::Train {
             spec: run.spec.clone(),
             config: run.settings.train_config(),
             train_limit: Some(run.settings.train_limit),
-            prefer_webgpu: run.settings.prefer_webgpu && self.gpu_lost.is_none(),
+            backend,
+            timings,
             resume: self.checkpoint.clone(),
             watch: run.watch.clone(),
         };

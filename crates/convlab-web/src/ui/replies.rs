@@ -95,8 +95,13 @@ impl App {
                     message: format!("the dataset could not be loaded: {message}"),
                 })]
             }
-            FromWorker::Backend { kind, description } => {
+            FromWorker::Backend {
+                kind,
+                description,
+                timings,
+            } => {
                 self.backend = format!("Backend: {description}");
+                let remembered = self.remember_timings(timings);
                 if let Some(run) = &mut self.run {
                     run.on_gpu = kind == BackendKind::Wgpu;
                     run.backend = match run.backend.as_str() {
@@ -105,7 +110,7 @@ impl App {
                         first => format!("{first}, then {description}"),
                     };
                 }
-                Vec::new()
+                remembered
             }
             FromWorker::Training(event) => self.on_training(event),
             FromWorker::WarmedUp {
@@ -113,15 +118,29 @@ impl App {
                 backend,
                 description,
                 seconds,
+                timings,
             } => {
-                let text = match backend {
-                    BackendKind::Wgpu => format!(
-                        "Ready to train on {description}: this model's first step is compiled ({seconds:.1} s, done while you read)."
+                let compiled =
+                    format!(" Its first step is compiled ({seconds:.1} s, done while you read).");
+                let text = match (&timings, &warm_up.timings, backend) {
+                    (Some(_), _, _) => format!(
+                        "Ready to train on {description}. Timed in {seconds:.1} s while you read."
                     ),
-                    BackendKind::Cpu => format!("Ready to train on {description}."),
+                    (None, Some(_), kind) => format!(
+                        "Ready to train on {description}, as timed earlier in this browser.{}",
+                        if kind == BackendKind::Wgpu {
+                            compiled.as_str()
+                        } else {
+                            ""
+                        }
+                    ),
+                    (None, None, BackendKind::Wgpu) => {
+                        format!("Ready to train on {description}.{compiled}")
+                    }
+                    (None, None, BackendKind::Cpu) => format!("Ready to train on {description}."),
                 };
                 self.warm.outcome = Some((warm_up, Ok(text)));
-                Vec::new()
+                self.remember_timings(timings)
             }
             FromWorker::WorkerMemory { wasm_bytes, .. } => {
                 if let Some(run) = &mut self.run {
@@ -353,6 +372,22 @@ impl App {
                 Vec::new()
             }
             _ => Vec::new(),
+        }
+    }
+}
+
+impl App {
+    /// Keeps the timings the worker just made, here and in local storage.
+    fn remember_timings(
+        &mut self,
+        timings: Option<Box<convlab_core::BackendTimings>>,
+    ) -> Vec<Effect> {
+        match timings {
+            Some(timings) => {
+                self.timings.remember(*timings);
+                vec![Effect::SaveTimings]
+            }
+            None => Vec::new(),
         }
     }
 }

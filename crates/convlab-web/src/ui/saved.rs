@@ -2,6 +2,7 @@
 //! model.fit and the callbacks) and the saved state (the model being edited, the settings and
 //! the dataset folder), which survive a reload. Plain data; storage is in [`super::storage`].
 
+use crate::protocol::BackendChoice;
 use convlab_core::limits::allowed;
 use convlab_core::summary::human_bytes;
 use convlab_core::{
@@ -24,7 +25,9 @@ pub struct Settings {
     pub validation_split: f32,
     /// Train on the first this-many training images.
     pub train_limit: usize,
-    pub prefer_webgpu: bool,
+    /// Settings saved before the choice was automatic held the "Use WebGPU" checkbox.
+    #[serde(alias = "prefer_webgpu")]
+    pub backend: BackendChoice,
     pub stop_at_loss_on: bool,
     pub stop_at_loss: f32,
     pub early_stopping_on: bool,
@@ -44,7 +47,7 @@ impl Default for Settings {
             seed: config.seed,
             validation_split: 0.0,
             train_limit: 60_000,
-            prefer_webgpu: true,
+            backend: BackendChoice::Auto,
             stop_at_loss_on: false,
             stop_at_loss: convlab_core::train::DEFAULT_LOSS_THRESHOLD,
             early_stopping_on: false,

@@ -6,6 +6,7 @@
 //! Plain functions over `(name, value)` pairs, so the rules are tested natively.
 
 use super::saved::{SavedState, Settings};
+use crate::protocol::BackendChoice;
 use convlab_core::limits::allowed;
 use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, SpecError, PRESET_NAMES};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -15,7 +16,7 @@ mod embedding;
 pub use embedding::{embedding, Embedding, HIDEABLE, LOCKABLE, PANELS};
 
 /// Parameters that describe the experiment; a share link writes all of them.
-pub const EXPERIMENT_PARAMS: [&str; 11] = [
+pub const EXPERIMENT_PARAMS: [&str; 12] = [
     "preset",
     "layers",
     "epochs",
@@ -24,6 +25,7 @@ pub const EXPERIMENT_PARAMS: [&str; 11] = [
     "seed",
     "validation_split",
     "train_images",
+    "backend",
     "webgpu",
     "stop_at_loss",
     "early_stopping",
@@ -186,7 +188,22 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
             "seed" => number(name, value).map(|v| s.seed = v),
             "validation_split" => number(name, value).map(|v| s.validation_split = v),
             "train_images" => number(name, value).map(|v| s.train_limit = v),
-            "webgpu" => switch(name, value).map(|v| s.prefer_webgpu = v),
+            "backend" => BackendChoice::from_name(value)
+                .map(|v| s.backend = v)
+                .ok_or_else(|| {
+                    format!(
+                        "URL parameter backend='{}' is not auto, webgpu or cpu",
+                        quoted(value)
+                    )
+                }),
+            // Links made before the choice was automatic: 1 forces WebGPU, 0 the CPU.
+            "webgpu" => switch(name, value).map(|v| {
+                s.backend = if v {
+                    BackendChoice::Webgpu
+                } else {
+                    BackendChoice::Cpu
+                }
+            }),
             "stop_at_loss" if value == "off" => {
                 s.stop_at_loss_on = false;
                 Ok(())
@@ -267,10 +284,7 @@ pub fn share_query(state: &SavedState, data: Option<&str>) -> String {
     pairs.push(("seed", s.seed.to_string()));
     pairs.push(("validation_split", s.validation_split.to_string()));
     pairs.push(("train_images", s.train_limit.to_string()));
-    pairs.push((
-        "webgpu",
-        if s.prefer_webgpu { "1" } else { "0" }.to_string(),
-    ));
+    pairs.push(("backend", s.backend.name().to_string()));
     pairs.push((
         "stop_at_loss",
         if s.stop_at_loss_on {

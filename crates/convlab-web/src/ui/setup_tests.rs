@@ -21,7 +21,7 @@ fn a_shared_experiment_restores_exactly() {
         seed: 7,
         validation_split: 0.1,
         train_limit: 6000,
-        prefer_webgpu: false,
+        backend: BackendChoice::Cpu,
         stop_at_loss_on: true,
         stop_at_loss: 0.25,
         early_stopping_on: true,
@@ -93,6 +93,46 @@ fn bad_values_are_named_and_the_rest_applies() {
     assert!(problems
         .iter()
         .any(|p| p.starts_with("unknown URL parameter 'colour'")));
+}
+
+#[test]
+fn the_backend_is_chosen_by_name_and_old_links_still_force_one() {
+    let backend = |query: &str| {
+        let mut state = SavedState::default();
+        let problems = apply_experiment(&pairs(query), &mut state);
+        (state.settings.backend, problems)
+    };
+    assert_eq!(SavedState::default().settings.backend, BackendChoice::Auto);
+    assert_eq!(backend("backend=cpu"), (BackendChoice::Cpu, vec![]));
+    assert_eq!(backend("backend=webgpu"), (BackendChoice::Webgpu, vec![]));
+    assert_eq!(backend("webgpu=1"), (BackendChoice::Webgpu, vec![]));
+    assert_eq!(backend("webgpu=0"), (BackendChoice::Cpu, vec![]));
+    let (choice, problems) = backend("backend=gpu");
+    assert_eq!(choice, BackendChoice::Auto);
+    assert_eq!(
+        problems,
+        ["URL parameter backend='gpu' is not auto, webgpu or cpu"]
+    );
+    let state = SavedState {
+        settings: Settings {
+            backend: BackendChoice::Cpu,
+            ..Settings::default()
+        },
+        ..SavedState::default()
+    };
+    assert!(share_query(&state, None).contains("&backend=cpu&"));
+}
+
+#[test]
+fn settings_saved_with_the_old_webgpu_checkbox_keep_their_meaning() {
+    let read = |json: &str| serde_json::from_str::<Settings>(json).unwrap().backend;
+    assert_eq!(read(r#"{"prefer_webgpu": true}"#), BackendChoice::Auto);
+    assert_eq!(read(r#"{"prefer_webgpu": false}"#), BackendChoice::Cpu);
+    assert_eq!(read(r#"{"backend": "webgpu"}"#), BackendChoice::Webgpu);
+    assert_eq!(read("{}"), BackendChoice::Auto);
+    let saved = serde_json::to_string(&Settings::default()).unwrap();
+    assert!(saved.contains(r#""backend":"auto""#), "{saved}");
+    assert!(serde_json::from_str::<Settings>(r#"{"backend": "tpu"}"#).is_err());
 }
 
 #[test]

@@ -9,6 +9,7 @@
 use super::history::RunRecord;
 use super::saved::SavedState;
 use crate::WebError;
+use convlab_core::BackendTimings;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
@@ -124,4 +125,19 @@ pub fn load_runs() -> (Vec<RunRecord>, Option<String>) {
 pub fn save_runs(runs: &[RunRecord]) -> Result<(), WebError> {
     let start = runs.len().saturating_sub(MAX_RUNS);
     write(RUNS_KEY, &runs[start..], "the run history")
+}
+
+const TIMINGS_KEY: &str = "convlab.backend-timings.v1";
+
+/// The backends' timings remembered for the automatic choice. Timings that do not read are
+/// only measured again, so the problem is not worth a message.
+pub fn load_timings() -> Vec<BackendTimings> {
+    match read::<Vec<BackendTimings>>(TIMINGS_KEY) {
+        Stored::Found(timings) => timings,
+        Stored::Missing | Stored::Unreadable { .. } => Vec::new(),
+    }
+}
+
+pub fn save_timings(timings: &[BackendTimings]) -> Result<(), WebError> {
+    write(TIMINGS_KEY, timings, "the backends' timings")
 }

@@ -17,19 +17,36 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 
-/// The stop handle of the run in progress, reachable while the session is busy training.
+/// The stop handles of the run and of the warm-up in progress, reachable while the session
+/// is busy with them.
 #[derive(Clone, Default)]
-pub struct StopSlot(Rc<RefCell<Option<StopHandle>>>);
+pub struct StopSlot {
+    run: Rc<RefCell<Option<StopHandle>>>,
+    warm_up: Rc<RefCell<Option<StopHandle>>>,
+}
 
 impl StopSlot {
+    /// Stops the run in progress (the student's Stop).
     pub fn request_stop(&self) {
-        if let Some(handle) = self.0.borrow().as_ref() {
+        if let Some(handle) = self.run.borrow().as_ref() {
+            handle.request_stop();
+        }
+    }
+
+    /// Ends the warm-up in progress after its current step: a newer warm-up or a Train has
+    /// arrived, and timing a model nobody will train only delays it.
+    pub fn cancel_warm_up(&self) {
+        if let Some(handle) = self.warm_up.borrow().as_ref() {
             handle.request_stop();
         }
     }
 
     fn set(&self, handle: Option<StopHandle>) {
-        *self.0.borrow_mut() = handle;
+        *self.run.borrow_mut() = handle;
+    }
+
+    fn set_warm_up(&self, handle: Option<StopHandle>) {
+        *self.warm_up.borrow_mut() = handle;
     }
 }
 
@@ -128,6 +145,7 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
                 return;
             }
             ToWorker::Fault(Fault::Panic) => panic!("the fault test asked the worker to panic"),
+            ToWorker::WarmUp(_) | ToWorker::Train { .. } => stop.cancel_warm_up(),
             _ => {}
         }
         queue.borrow_mut().push_back(request);

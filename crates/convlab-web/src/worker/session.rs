@@ -12,6 +12,7 @@ use convlab_core::{
 
 use super::StopSlot;
 
+mod choice;
 mod inspect;
 mod training;
 
@@ -135,7 +136,8 @@ impl Session {
                 spec,
                 config,
                 train_limit,
-                prefer_webgpu,
+                backend,
+                timings,
                 resume,
                 watch,
             } => {
@@ -143,14 +145,17 @@ impl Session {
                     spec,
                     config,
                     train_limit,
-                    prefer_webgpu,
+                    backend,
+                    timings,
                     resume,
                     watch,
                 };
                 self.train(run, emit).await
             }
             ToWorker::WarmUp(warm_up) => {
-                emit(self.warm_up(warm_up).await?);
+                if let Some(reply) = self.warm_up(warm_up).await? {
+                    emit(reply);
+                }
                 Ok(())
             }
             // The transport acts on these at once; queued, they have nothing left to do.

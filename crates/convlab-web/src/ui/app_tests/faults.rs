@@ -2,6 +2,7 @@
 //! checkpoint, and its record says where and why.
 
 use super::*;
+use crate::protocol::BackendChoice;
 use convlab_core::{BackendKind, Checkpoint, EpochMetrics, TrainEvent};
 
 fn epoch(n: usize) -> FromWorker {
@@ -37,6 +38,7 @@ fn training_on_the_gpu() -> App {
     app.update(Msg::Worker(FromWorker::Backend {
         kind: BackendKind::Wgpu,
         description: "WebGPU (google swiftshader)".into(),
+        timings: None,
     }));
     for n in 1..=2 {
         app.update(Msg::Worker(epoch(n)));
@@ -64,7 +66,8 @@ fn a_lost_gpu_continues_the_run_on_the_cpu_from_the_last_checkpoint() {
         batch: 41,
     }));
     let [ToWorker::Train {
-        prefer_webgpu: false,
+        backend: BackendChoice::Cpu,
+        timings: None,
         resume: Some(resume),
         ..
     }] = &sends(&effects)[..]
@@ -81,6 +84,7 @@ fn a_lost_gpu_continues_the_run_on_the_cpu_from_the_last_checkpoint() {
     app.update(Msg::Worker(FromWorker::Backend {
         kind: BackendKind::Cpu,
         description: "CPU (burn-flex)".into(),
+        timings: None,
     }));
     app.update(Msg::Worker(FromWorker::Training(TrainEvent::Resumed {
         epoch: 2,
@@ -102,7 +106,8 @@ fn a_lost_gpu_continues_the_run_on_the_cpu_from_the_last_checkpoint() {
     assert!(matches!(
         sends(&effects)[..],
         [ToWorker::Train {
-            prefer_webgpu: false,
+            backend: BackendChoice::Cpu,
+            timings: None,
             resume: None,
             ..
         }]
@@ -115,9 +120,7 @@ fn a_crash_on_the_gpu_resumes_on_the_cpu_in_a_fresh_worker() {
     let effects = app.update(Msg::Worker(FromWorker::Crashed {
         message: "the training worker panicked: wgpu error".into(),
     }));
-    assert!(effects.contains(&Effect::RestartWorker {
-        prefer_webgpu: false
-    }));
+    assert!(effects.contains(&Effect::RestartWorker { webgpu: false }));
     assert!(
         sends(&effects).is_empty(),
         "nothing is sent to the dead worker"
@@ -127,7 +130,8 @@ fn a_crash_on_the_gpu_resumes_on_the_cpu_in_a_fresh_worker() {
     assert!(matches!(
         sends(&effects)[..],
         [ToWorker::Train {
-            prefer_webgpu: false,
+            backend: BackendChoice::Cpu,
+            timings: None,
             resume: Some(_),
             ..
         }]

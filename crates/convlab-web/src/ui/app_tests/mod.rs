@@ -33,13 +33,18 @@ pub(super) fn fresh(_key: &str) -> (SavedState, bool, Option<String>) {
 }
 
 pub(super) fn app_with(query: &str) -> App {
-    App::new(Boot {
+    App::new(boot(query))
+}
+
+pub(super) fn boot(query: &str) -> Boot {
+    Boot {
         page_base: "http://127.0.0.1:8080/lab/index.html".into(),
         url_pairs: pairs(query),
         load_state: fresh,
         runs: Vec::new(),
+        timings: Vec::new(),
         problems: Vec::new(),
-    })
+    }
 }
 
 pub(super) fn data_ready() -> FromWorker {

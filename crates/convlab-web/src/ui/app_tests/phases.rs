@@ -103,6 +103,7 @@ fn training_runs_from_idle_to_tested_and_records_the_run() {
     app.update(Msg::Worker(FromWorker::Backend {
         kind: convlab_core::BackendKind::Cpu,
         description: "CPU (burn-flex)".into(),
+        timings: None,
     }));
     app.update(Msg::Worker(FromWorker::Training(TrainEvent::Started {
         train_samples: 3000,

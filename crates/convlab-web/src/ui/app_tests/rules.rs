@@ -136,9 +136,7 @@ fn a_worker_failure_in_every_phase_starts_a_fresh_one_and_keeps_the_students_wor
             "the training worker failed (unreachable)".into(),
         ));
         assert!(
-            effects.contains(&Effect::RestartWorker {
-                prefer_webgpu: true
-            }),
+            effects.contains(&Effect::RestartWorker { webgpu: true }),
             "{name}: {effects:?}"
         );
         assert_eq!(app.phase, Phase::Booting, "{name}");

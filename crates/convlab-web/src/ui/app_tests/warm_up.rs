@@ -2,10 +2,10 @@
 //! size and backend the worker is asked to warm up, when, and what the page says.
 
 use super::*;
-use crate::protocol::{RequestKind, WarmUp};
+use crate::protocol::{BackendChoice, RequestKind, WarmUp};
 use crate::ui::app::{Msg, Phase};
 use crate::ui::saved::Settings;
-use convlab_core::{BackendKind, ModelSpec};
+use convlab_core::{BackendKind, BackendTimings, ModelSpec, StepTiming};
 
 fn warm_ups(effects: &[Effect]) -> Vec<&WarmUp> {
     sends(effects)
@@ -23,6 +23,7 @@ fn warmed(warm_up: WarmUp, backend: BackendKind, description: &str) -> Msg {
         backend,
         description: description.into(),
         seconds: 7.84,
+        timings: None,
     })
 }
 
@@ -35,7 +36,8 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
     let first = WarmUp {
         spec: ModelSpec::preset("cnn").unwrap(),
         batch_size: settings.batch_size,
-        prefer_webgpu: settings.prefer_webgpu,
+        backend: settings.backend,
+        timings: None,
     };
     assert_eq!(warm_ups(&effects), [&first]);
     assert_eq!(
@@ -82,7 +84,7 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
     ));
     assert_eq!(
         app.warm_status(),
-        "Ready to train on WebGPU (google swiftshader): this model's first step is compiled (7.8 s, done while you read)."
+        "Ready to train on WebGPU (google swiftshader). Its first step is compiled (7.8 s, done while you read)."
     );
 }
 
@@ -115,7 +117,7 @@ fn nothing_is_warmed_up_while_training_or_for_a_model_that_cannot_train() {
 fn a_fresh_worker_or_a_lost_gpu_warms_up_again_and_a_failure_is_only_a_remark() {
     let mut app = idle("");
     let sent = app.warm.sent.clone().expect("warmed up at data ready");
-    assert!(sent.prefer_webgpu);
+    assert_eq!(sent.backend, BackendChoice::Auto);
     // A fresh worker has nothing compiled: once it has the data, the same model is sent again.
     app.update(Msg::Worker(FromWorker::Ready));
     let effects = app.update(Msg::Worker(data_ready()));
@@ -128,7 +130,11 @@ fn a_fresh_worker_or_a_lost_gpu_warms_up_again_and_a_failure_is_only_a_remark() 
         epoch: 0,
         batch: 0,
     }));
-    assert!(!warm_ups(&effects)[0].prefer_webgpu, "then on the CPU");
+    assert_eq!(
+        warm_ups(&effects)[0].backend,
+        BackendChoice::Cpu,
+        "then on the CPU"
+    );
     assert_eq!(app.notice, None, "not an error of the student's");
 
     let effects = app.update(Msg::Worker(FromWorker::Failed {
@@ -142,4 +148,122 @@ fn a_fresh_worker_or_a_lost_gpu_warms_up_again_and_a_failure_is_only_a_remark() 
         "The first step could not be prepared ahead: the model needs 3.1 GB to train at this batch size"
     );
     assert!(app.enabled(Control::Train), "Train still says for itself");
+}
+
+fn timings(cpu: f64, webgpu: f64) -> BackendTimings {
+    let step = |samples_per_second| StepTiming {
+        first_step_seconds: 0.5,
+        samples_per_second,
+        timed_steps: 4,
+    };
+    BackendTimings {
+        adapter: "google swiftshader".into(),
+        model: ModelSpec::preset("cnn").unwrap().to_text(),
+        batch_size: 32,
+        cpu: step(cpu),
+        webgpu: step(webgpu),
+    }
+}
+
+#[test]
+fn the_automatic_choice_times_a_model_once_and_remembers_it_per_adapter() {
+    let mut app = app_with("");
+    app.update(Msg::AdapterProbed(Some("google swiftshader".into())));
+    app.update(Msg::Worker(FromWorker::Ready));
+    let effects = app.update(Msg::Worker(data_ready()));
+    let sent = warm_ups(&effects)[0].clone();
+    assert_eq!((sent.backend, &sent.timings), (BackendChoice::Auto, &None));
+    assert_eq!(
+        app.warm_status(),
+        "Timing this model on WebGPU and on the CPU, to train on the faster…"
+    );
+
+    // The worker timed both: the figures are shown and kept, and no second warm-up is sent.
+    let measured = timings(479.0, 20.3);
+    let effects = app.update(Msg::Worker(FromWorker::WarmedUp {
+        warm_up: sent.clone(),
+        backend: BackendKind::Cpu,
+        description: format!(
+            "CPU (burn-flex): faster here than WebGPU (google swiftshader) for this model ({})",
+            measured.figures()
+        ),
+        seconds: 23.4,
+        timings: Some(Box::new(measured.clone())),
+    }));
+    assert_eq!(effects, [Effect::SaveTimings]);
+    assert_eq!(app.timings.remembered, std::slice::from_ref(&measured));
+    assert_eq!(
+        app.warm_status(),
+        "Ready to train on CPU (burn-flex): faster here than WebGPU (google swiftshader) for this model (WebGPU 20.3 samples/s, CPU 479 samples/s). Timed in 23.4 s while you read."
+    );
+
+    // Train carries the timings, so the worker does not time the model again.
+    let effects = app.update(Msg::Train);
+    let train = sends(&effects)
+        .into_iter()
+        .find_map(|r| match r {
+            ToWorker::Train {
+                backend, timings, ..
+            } => Some((*backend, timings.clone())),
+            _ => None,
+        })
+        .expect("a Train request");
+    assert_eq!(
+        train,
+        (BackendChoice::Auto, Some(Box::new(measured.clone())))
+    );
+    assert_eq!(app.train_status, "Starting…");
+
+    // Another batch size is another timing.
+    app.update(Msg::Worker(tested()));
+    let effects = app.update(Msg::SettingsEdited(Ok(Settings {
+        batch_size: 128,
+        ..app.state.settings.clone()
+    })));
+    assert_eq!(warm_ups(&effects)[0].timings, None);
+}
+
+#[test]
+fn remembered_timings_are_sent_after_a_reload_and_a_forced_backend_ignores_them() {
+    let mut app = App::new(Boot {
+        timings: vec![timings(479.0, 20.3)],
+        ..boot("")
+    });
+    app.update(Msg::AdapterProbed(Some("google swiftshader".into())));
+    app.update(Msg::Worker(FromWorker::Ready));
+    let sent = warm_ups(&app.update(Msg::Worker(data_ready())))[0].clone();
+    assert_eq!(sent.timings, Some(Box::new(timings(479.0, 20.3))));
+    assert_eq!(
+        app.warm_status(),
+        "Preparing this model's first training step…"
+    );
+    app.update(warmed(
+        sent,
+        BackendKind::Cpu,
+        "CPU (burn-flex): faster here",
+    ));
+    assert_eq!(
+        app.warm_status(),
+        "Ready to train on CPU (burn-flex): faster here, as timed earlier in this browser."
+    );
+
+    // Forcing WebGPU warms it up without timings; the worker needs its module for it.
+    let effects = app.update(Msg::SettingsEdited(Ok(Settings {
+        backend: BackendChoice::Webgpu,
+        ..app.state.settings.clone()
+    })));
+    let forced = warm_ups(&effects)[0];
+    assert_eq!(
+        (forced.backend, &forced.timings),
+        (BackendChoice::Webgpu, &None)
+    );
+    assert!(app.worker_may_use_webgpu());
+    app.update(Msg::SettingsEdited(Ok(Settings {
+        backend: BackendChoice::Cpu,
+        ..app.state.settings.clone()
+    })));
+    assert!(
+        !app.worker_may_use_webgpu(),
+        "a forced CPU never loads the WebGPU module"
+    );
 }

@@ -1,5 +1,6 @@
 //! Training (section 3), the form: model.compile / model.fit's settings and the two callbacks.
 
+use crate::protocol::BackendChoice;
 use crate::ui::app::{App, Msg};
 use crate::ui::dom::{bind, on, set_disabled, show_error};
 use crate::ui::saved::{parse_setting, Settings};
@@ -20,7 +21,7 @@ struct Form {
     seed: HtmlInputElement,
     validation_split: HtmlInputElement,
     train_limit: HtmlInputElement,
-    prefer_webgpu: HtmlInputElement,
+    backend: HtmlSelectElement,
     stop_at_loss_on: HtmlInputElement,
     stop_at_loss: HtmlInputElement,
     early_stopping_on: HtmlInputElement,
@@ -47,7 +48,7 @@ impl Form {
             seed: bind(PANEL, "seed")?,
             validation_split: bind(PANEL, "validation-split")?,
             train_limit: bind(PANEL, "train-limit")?,
-            prefer_webgpu: bind(PANEL, "prefer-webgpu")?,
+            backend: bind(PANEL, "backend-choice")?,
             stop_at_loss_on: bind(PANEL, "stop-at-loss-on")?,
             stop_at_loss: bind(PANEL, "stop-at-loss")?,
             early_stopping_on: bind(PANEL, "es-on")?,
@@ -71,7 +72,7 @@ impl Form {
                 "validation_split",
             )?,
             train_limit: number(&self.train_limit, "Training images", "train_images")?,
-            prefer_webgpu: self.prefer_webgpu.checked(),
+            backend: BackendChoice::from_name(&self.backend.value()).unwrap_or_default(),
             stop_at_loss_on: self.stop_at_loss_on.checked(),
             stop_at_loss: number(&self.stop_at_loss, "Loss threshold", "stop_at_loss")?,
             early_stopping_on: self.early_stopping_on.checked(),
@@ -92,7 +93,7 @@ impl Form {
         self.validation_split
             .set_value(&s.validation_split.to_string());
         self.train_limit.set_value(&s.train_limit.to_string());
-        self.prefer_webgpu.set_checked(s.prefer_webgpu);
+        self.backend.set_value(s.backend.name());
         self.stop_at_loss_on.set_checked(s.stop_at_loss_on);
         self.stop_at_loss.set_value(&s.stop_at_loss.to_string());
         self.early_stopping_on.set_checked(s.early_stopping_on);

@@ -2,17 +2,20 @@
 //! page, and the test-set evaluation at its end; a lost GPU ends it with the batch it was at.
 
 use super::{test_result, Emit, Session, SessionError, TrainedModel};
-use crate::gpu::choose_backend;
-use crate::protocol::{FromWorker, RequestKind, WarmUp};
+use crate::protocol::{BackendChoice, FromWorker, RequestKind, WarmUp};
 use crate::worker::{wasm_memory_bytes, yield_to_event_loop};
-use convlab_core::{run_pausing, Checkpoint, ModelSpec, TrainConfig, TrainEvent, Trainer};
+use convlab_core::{
+    run_pausing, BackendTimings, Checkpoint, ModelSpec, StopHandle, TrainConfig, TrainEvent,
+    Trainer,
+};
 
 /// A Train request's contents.
 pub(super) struct RunRequest {
     pub spec: ModelSpec,
     pub config: TrainConfig,
     pub train_limit: Option<usize>,
-    pub prefer_webgpu: bool,
+    pub backend: BackendChoice,
+    pub timings: Option<Box<BackendTimings>>,
     pub resume: Option<Box<Checkpoint>>,
     /// Test images whose feature maps each snapshot carries.
     pub watch: Vec<usize>,
@@ -22,9 +25,14 @@ impl Session {
     /// Starts the backend a Train would get and runs one step of a throwaway copy of the
     /// model on one batch of real images, so that the run the student starts next finds its
     /// device ready and, on WebGPU, every kernel of its first step compiled (the compiled
-    /// pipelines are kept by the device, whichever model asked for them). The trainer seeds
-    /// its own model and shuffle, so the run that follows is the same as without it.
-    pub(super) async fn warm_up(&mut self, warm_up: WarmUp) -> Result<FromWorker, SessionError> {
+    /// pipelines are kept by the device, whichever model asked for them). The automatic
+    /// choice times both backends here, which warms both up. The trainer seeds its own model
+    /// and shuffle, so the run that follows is the same as without it. A newer warm-up or a
+    /// Train cancels it after the step under way; it then replies nothing.
+    pub(super) async fn warm_up(
+        &mut self,
+        warm_up: WarmUp,
+    ) -> Result<Option<FromWorker>, SessionError> {
         let train = self.train.as_ref().ok_or(SessionError::NoData)?;
         let config = TrainConfig {
             epochs: 1,
@@ -35,16 +43,36 @@ impl Session {
         let data = train.take(warm_up.batch_size);
         config.check_training(&warm_up.spec, data.len())?;
         let started = js_sys::Date::now();
-        let backend = choose_backend(warm_up.prefer_webgpu).await;
+        let cancel = StopHandle::default();
+        self.stop.set_warm_up(Some(cancel.clone()));
+        let chosen = self
+            .choose(
+                warm_up.backend,
+                warm_up.timings.clone(),
+                &warm_up.spec,
+                warm_up.batch_size,
+                &cancel,
+            )
+            .await;
+        self.stop.set_warm_up(None);
+        let chosen = chosen?;
+        if cancel.requested() {
+            return Ok(None);
+        }
+        let backend = chosen.backend;
         self.backend = Some(backend.clone());
-        let mut trainer = Trainer::new(&warm_up.spec, config, data, backend.device.clone())?;
-        run_pausing(&mut trainer, None, &mut |_| {}, yield_to_event_loop).await?;
-        Ok(FromWorker::WarmedUp {
+        if chosen.timings.is_none() {
+            // Timing ran every step's kernels already; otherwise one step does.
+            let mut trainer = Trainer::new(&warm_up.spec, config, data, backend.device.clone())?;
+            run_pausing(&mut trainer, None, &mut |_| {}, yield_to_event_loop).await?;
+        }
+        Ok(Some(FromWorker::WarmedUp {
             warm_up,
             backend: backend.kind,
             description: backend.description,
             seconds: (js_sys::Date::now() - started) / 1e3,
-        })
+            timings: chosen.timings,
+        }))
     }
 
     pub(super) async fn train(
@@ -56,7 +84,8 @@ impl Session {
             spec,
             config,
             train_limit,
-            prefer_webgpu,
+            backend,
+            timings,
             resume,
             watch,
         } = run;
@@ -70,10 +99,17 @@ impl Session {
         };
         // Settings, stack and memory against the budget, before a device or tensor exists.
         config.check_training(&spec, data.len())?;
-        let backend = choose_backend(prefer_webgpu).await;
+        // Made before the trainer exists, so that a Stop while the backends are timed counts.
+        let stop = StopHandle::default();
+        self.stop.set(Some(stop.clone()));
+        let chosen = self
+            .choose(backend, timings, &spec, config.batch_size, &stop)
+            .await?;
+        let backend = chosen.backend;
         emit(FromWorker::Backend {
             kind: backend.kind,
             description: backend.description.clone(),
+            timings: chosen.timings,
         });
         self.backend = Some(backend.clone());
         let mut trainer = match &resume {
@@ -86,7 +122,7 @@ impl Session {
         // Images past the test set's end (another dataset's choice) are left out.
         let watch: Vec<usize> = watch.into_iter().filter(|&i| i < test.len()).collect();
         trainer.watch(test.select(&watch));
-        self.stop.set(Some(trainer.stop_handle()));
+        trainer.stop_with(stop);
         let mut on_event = |event: TrainEvent| match event {
             // The Tested reply below carries the evaluation, without its 10,000 predictions.
             TrainEvent::Finished(_) => {}

@@ -1,0 +1,146 @@
+//! The automatic backend choice, page side: the timings the worker made, remembered per
+//! adapter, model and batch size (in local storage, across visits), and what each request
+//! asks for.
+
+use super::app::App;
+use super::saved::Settings;
+use crate::protocol::BackendChoice;
+use convlab_core::{BackendTimings, ModelSpec};
+
+/// Past this many, the oldest timings are forgotten.
+const MAX_REMEMBERED: usize = 100;
+
+/// The timings remembered, oldest first, and this browser's WebGPU adapter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimingMemory {
+    /// `None` until the page has asked the browser; `Some(None)` where it gives no adapter.
+    pub adapter: Option<Option<String>>,
+    pub remembered: Vec<BackendTimings>,
+}
+
+impl TimingMemory {
+    pub fn new(remembered: Vec<BackendTimings>) -> TimingMemory {
+        TimingMemory {
+            adapter: None,
+            remembered,
+        }
+    }
+
+    /// The timings for `spec` at `batch_size` on this browser's adapter, if any were made.
+    pub fn for_model(&self, spec: &ModelSpec, batch_size: usize) -> Option<&BackendTimings> {
+        let adapter = self.adapter.as_ref()?.as_deref()?;
+        self.remembered
+            .iter()
+            .rev()
+            .find(|t| t.matches(adapter, spec, batch_size))
+    }
+
+    /// Keeps `timings`, in place of older ones for the same adapter, model and batch size.
+    pub fn remember(&mut self, timings: BackendTimings) {
+        self.remembered.retain(|t| {
+            (&t.adapter, &t.model, t.batch_size)
+                != (&timings.adapter, &timings.model, timings.batch_size)
+        });
+        self.remembered.push(timings);
+        let excess = self.remembered.len().saturating_sub(MAX_REMEMBERED);
+        self.remembered.drain(..excess);
+    }
+}
+
+impl App {
+    /// What a Train or warm-up of `spec` with `settings` asks for: the student's choice (the
+    /// CPU once the GPU was lost), and with the automatic one the timings this browser
+    /// remembers for the model, so that the worker does not time it again.
+    pub fn backend_request(
+        &self,
+        settings: &Settings,
+        spec: &ModelSpec,
+    ) -> (BackendChoice, Option<Box<BackendTimings>>) {
+        if self.gpu_lost.is_some() {
+            return (BackendChoice::Cpu, None);
+        }
+        let timings = match settings.backend {
+            BackendChoice::Auto => self
+                .timings
+                .for_model(spec, settings.batch_size)
+                .map(|t| Box::new(t.clone())),
+            _ => None,
+        };
+        (settings.backend, timings)
+    }
+
+    /// Whether the worker will run the WebGPU module (it is chosen when it starts).
+    pub fn worker_may_use_webgpu(&self) -> bool {
+        self.state.settings.backend.may_use_webgpu() && self.gpu_lost.is_none()
+    }
+
+    /// Whether a request with `settings` will time both backends before it trains.
+    pub fn will_time_backends(&self, settings: &Settings, spec: &ModelSpec) -> bool {
+        let adapter = matches!(self.timings.adapter, Some(Some(_)));
+        adapter && self.backend_request(settings, spec) == (BackendChoice::Auto, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use convlab_core::StepTiming;
+
+    fn timings(adapter: &str, preset: &str, batch_size: usize, cpu: f64) -> BackendTimings {
+        let step = |samples_per_second| StepTiming {
+            first_step_seconds: 1.0,
+            samples_per_second,
+            timed_steps: 3,
+        };
+        BackendTimings {
+            adapter: adapter.to_string(),
+            model: ModelSpec::preset(preset).unwrap().to_text(),
+            batch_size,
+            cpu: step(cpu),
+            webgpu: step(20.0),
+        }
+    }
+
+    #[test]
+    fn timings_are_found_for_their_adapter_model_and_batch_only() {
+        let cnn = ModelSpec::preset("cnn").unwrap();
+        let mut memory = TimingMemory::new(vec![timings("swiftshader", "cnn", 32, 479.0)]);
+        assert_eq!(
+            memory.for_model(&cnn, 32),
+            None,
+            "the adapter is not known yet"
+        );
+        memory.adapter = Some(Some("swiftshader".to_string()));
+        assert_eq!(
+            memory.for_model(&cnn, 32).unwrap().cpu.samples_per_second,
+            479.0
+        );
+        assert_eq!(memory.for_model(&cnn, 128), None);
+        assert_eq!(
+            memory.for_model(&ModelSpec::preset("dnn").unwrap(), 32),
+            None
+        );
+        memory.adapter = Some(Some("nvidia".to_string()));
+        assert_eq!(memory.for_model(&cnn, 32), None);
+        memory.adapter = Some(None);
+        assert_eq!(
+            memory.for_model(&cnn, 32),
+            None,
+            "no adapter, nothing to choose"
+        );
+    }
+
+    #[test]
+    fn newer_timings_replace_older_ones_and_the_oldest_are_forgotten() {
+        let mut memory = TimingMemory::new(Vec::new());
+        memory.remember(timings("a", "cnn", 32, 100.0));
+        memory.remember(timings("a", "cnn", 32, 200.0));
+        assert_eq!(memory.remembered.len(), 1);
+        assert_eq!(memory.remembered[0].cpu.samples_per_second, 200.0);
+        for batch_size in 1..=MAX_REMEMBERED + 5 {
+            memory.remember(timings("a", "dnn", batch_size, 1.0));
+        }
+        assert_eq!(memory.remembered.len(), MAX_REMEMBERED);
+        assert_eq!(memory.remembered[0].batch_size, 6, "the oldest went first");
+    }
+}
