@@ -3,7 +3,8 @@
 # run's figures (bench/targets.py). About 45 minutes on the 2-core development machine.
 #   scripts/bench.sh [RESULTS_DIR]      (default: bench-results/<date>; git-ignored)
 # Writes there: browser.md (convlab vs TensorFlow.js and jax-js in headless Chromium, batch 32
-# and 128), step-cost.md (each one's WebGPU calls per training step),
+# and 128), step-cost.md (each one's WebGPU calls per training step), choice.md (the automatic
+# backend choice's timings),
 # memory.md (the CPU paths' memory over 20 epochs), cpu.md (native convlab vs Keras and PyTorch), wasm-sizes.txt,
 # gpu.md (native burn-wgpu, only where nvidia-smi finds a GPU) and targets.md, which it prints.
 set -euo pipefail
@@ -18,6 +19,9 @@ scripts/bench-browser.sh --batch 32,128 --samples 640 --epochs 3 --runs 3 \
 echo "== WebGPU calls per training step (convlab, TF.js, jax-js; counted, not timed)"
 node bench/browser/bench.mjs --count --batch 32,128 --samples 320 --epochs 3 \
   > "$OUT/step-cost.md" 2>> "$OUT/browser.log" || echo "step-cost benchmark failed: see $OUT/browser.log"
+echo "== the automatic backend choice (each model's WebGPU and CPU timings, as the page makes them)"
+node bench/browser/bench.mjs --choice --batch 32,128 \
+  > "$OUT/choice.md" 2>> "$OUT/browser.log" || echo "choice benchmark failed: see $OUT/browser.log"
 echo "== browser memory over 20 epochs (CPU paths)"
 node bench/browser/bench.mjs --only none --samples 320 --memory-epochs 20 \
   > "$OUT/memory.md" 2>> "$OUT/browser.log" || echo "memory benchmark failed: see $OUT/browser.log"

@@ -8,6 +8,9 @@
 // --count instead measures what one steady training step asks of WebGPU (dispatches, submits,
 // bytes written, buffers and pipelines created, read-backs), for convlab, TF.js and jax-js on
 // WebGPU in the same browser, through gpu-count.js; timings are not taken in that mode.
+// --choice instead records the automatic backend choice: for the lab CNN and the dense
+// baseline at each batch size, the samples/s the page timed on WebGPU and on the CPU, which it
+// chose and how long the timing took (a fresh page each, the model on screen until it is done).
 // Needs `trunk build --release` (dist/) and `npm ci` here. See scripts/bench-browser.sh.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +30,7 @@ const RUNS = Number(arg('runs', '1'));
 const ONLY = arg('only', '');
 const MEMORY_EPOCHS = Number(arg('memory-epochs', '0'));
 const COUNT = process.argv.includes('--count');
+const CHOICE = process.argv.includes('--choice');
 // How long the model is on screen before Train in the warm-start measurement (seconds).
 const WARM_WAIT = Number(arg('warm-wait', '10'));
 // Left out unless --only names them: jax-js's WebGL backend trains at ~3 samples/s on
@@ -82,7 +86,7 @@ async function convlab(webgpu, batch) {
     await page.fill('#batch-size', String(batch));
     await page.fill('#train-limit', String(SAMPLES));
     await page.selectOption('#preset', 'cnn');
-    await page.setChecked('#prefer-webgpu', webgpu);
+    await page.selectOption('#backend-choice', webgpu ? 'webgpu' : 'cpu');
     // Where a cold start goes: page-clock times (from navigation) of the worker's module
     // running (the data status leaves "Starting the training worker"), the data being ready,
     // Train, the backend's device being ready (the badge names it), and the first step.
@@ -199,7 +203,7 @@ async function convlabCount(batch) {
     await page.fill('#batch-size', String(batch));
     await page.fill('#train-limit', String(SAMPLES));
     await page.selectOption('#preset', 'cnn');
-    await page.setChecked('#prefer-webgpu', true);
+    await page.selectOption('#backend-choice', 'webgpu');
     await page.click('#train');
     await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
     const deadline = Date.now() + 10_000;
@@ -246,7 +250,7 @@ async function convlabMemory(epochs) {
     await page.fill('#epochs', String(epochs));
     await page.fill('#batch-size', '32');
     await page.fill('#train-limit', String(SAMPLES));
-    await page.setChecked('#prefer-webgpu', false);
+    await page.selectOption('#backend-choice', 'cpu');
     // The page's heap is sampled at each epoch end, as the epoch log grows.
     await page.evaluate(() => {
       window.heap = [];
@@ -275,6 +279,45 @@ async function tfjsMemory(epochs) {
   } finally {
     await b.close();
   }
+}
+
+/** The automatic choice for `preset` at `batch`, as the page's warm-up timed and shows it. */
+async function convlabChoice(preset, batch) {
+  const b = await browser(true);
+  try {
+    const page = await (await b.newContext()).newPage();
+    await page.goto(`${server.url}?data=/fixtures/&preset=${preset}&batch_size=${batch}`);
+    await page.waitForFunction(() => document.querySelector('#warm-status').textContent.startsWith('Ready to train on'), null, { timeout: 900_000 });
+    const status = await page.locator('#warm-status').textContent();
+    const figures = status.match(/WebGPU ([\d.,]+) samples\/s, CPU ([\d.,]+) samples\/s/);
+    const number = (text) => Number(text.replace(/,/g, ''));
+    return {
+      preset, batch,
+      webgpu: figures && number(figures[1]),
+      cpu: figures && number(figures[2]),
+      chosen: status.match(/^Ready to train on (\S+)/)[1],
+      seconds: Number(status.match(/Timed in ([\d.]+) s/)?.[1]),
+      status,
+    };
+  } finally {
+    await b.close();
+  }
+}
+
+if (CHOICE) {
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}; Chromium with --enable-unsafe-webgpu (SwiftShader)\n`);
+  console.log('| model | batch | WebGPU timed (samples/s) | CPU timed (samples/s) | CPU / WebGPU | chosen | timing took (s) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const batch of BATCHES) {
+    for (const preset of ['cnn', 'dnn']) {
+      const r = await convlabChoice(preset, batch);
+      console.error(JSON.stringify(r));
+      const ratio = r.cpu && r.webgpu ? (r.cpu / r.webgpu).toFixed(1) : '–';
+      console.log(`| ${preset} | ${batch} | ${r.webgpu ?? '–'} | ${r.cpu ?? '–'} | ${ratio} | ${r.chosen} | ${r.seconds} |`);
+    }
+  }
+  await server.close();
+  process.exit(0);
 }
 
 const rows = [];
