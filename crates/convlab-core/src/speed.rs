@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use web_time::Instant;
 
-/// Timing stops once the timed steps have run this long...
+/// Timing stops once the timed steps have run this long and there are enough of them for a
+/// median...
 const TIMING_SECONDS: f64 = 1.0;
-/// ... or this many of them, whichever comes first.
+const MIN_TIMED_STEPS: usize = 3;
+/// ... or at this many, whichever comes first.
 const MAX_TIMED_STEPS: usize = 8;
 
 /// What timing one backend found.
@@ -20,15 +22,16 @@ pub struct StepTiming {
     /// The first step: on WebGPU mostly compiling the step's kernels, so it is not counted
     /// in the speed.
     pub first_step_seconds: f64,
-    /// Training speed over the steps after the first.
+    /// Training speed: the batch size over the median time of the steps after the first (the
+    /// second step still runs slower on WebGPU, so a mean would understate it).
     pub samples_per_second: f64,
     /// How many steps after the first were timed.
     pub timed_steps: usize,
 }
 
 /// Trains a throwaway copy of `spec` (seeded, so nothing else is disturbed) on the first
-/// batches of `data` on `device`: one step to compile and warm up, then steps until about a
-/// second has passed. Every step reads its loss back, so each one is timed to its end on the
+/// batches of `data` on `device`: one step to compile and warm up, then at least three steps
+/// and about a second of them. Every step reads its loss back, so each one is timed to its end on the
 /// device, not to the moment its work was queued. Once `cancel` is asked to stop, it stops
 /// after the step under way (with whatever it has timed).
 pub async fn time_steps<F: Future<Output = ()>>(
@@ -56,37 +59,37 @@ pub async fn time_steps<F: Future<Output = ()>>(
     let stop = trainer.stop_handle();
     let started = Instant::now();
     let mut first_step_done: Option<Instant> = None;
-    let mut timed_steps = 0;
     let mut last_step_done = started;
+    let mut step_seconds: Vec<f64> = Vec::new();
     let mut on_event = |event: TrainEvent| {
         if cancel.requested() {
             stop.request_stop();
         }
-        if let TrainEvent::Batch { batch, .. } = event {
+        if let TrainEvent::Batch { .. } = event {
             let now = Instant::now();
             match first_step_done {
                 None => first_step_done = Some(now),
                 Some(first) => {
-                    timed_steps = batch - 1;
-                    last_step_done = now;
-                    if (now - first).as_secs_f64() >= TIMING_SECONDS {
+                    step_seconds.push((now - last_step_done).as_secs_f64());
+                    let timed = (now - first).as_secs_f64();
+                    if timed >= TIMING_SECONDS && step_seconds.len() >= MIN_TIMED_STEPS {
                         stop.request_stop();
                     }
                 }
             }
+            last_step_done = now;
         }
     };
     run_pausing(&mut trainer, None, &mut on_event, pause).await?;
     let first = first_step_done.unwrap_or(started);
-    let timed_seconds = (last_step_done - first).as_secs_f64();
+    step_seconds.sort_by(f64::total_cmp);
+    let median = step_seconds.get(step_seconds.len() / 2).copied();
     Ok(StepTiming {
         first_step_seconds: (first - started).as_secs_f64(),
-        samples_per_second: if timed_steps > 0 && timed_seconds > 0.0 {
-            (timed_steps * batch_size) as f64 / timed_seconds
-        } else {
-            0.0
-        },
-        timed_steps,
+        samples_per_second: median
+            .filter(|&seconds| seconds > 0.0)
+            .map_or(0.0, |seconds| batch_size as f64 / seconds),
+        timed_steps: step_seconds.len(),
     })
 }
 

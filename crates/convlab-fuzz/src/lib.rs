@@ -9,7 +9,7 @@
 use convlab_core::data::{maybe_gunzip, IMAGE_PIXELS};
 use convlab_core::spec::{MAX_LAYERS, MAX_PARAMS};
 use convlab_core::{model_file, Backend, Dataset, ModelSpec, Summary};
-use convlab_web::protocol::{FromWorker, ToWorker};
+use convlab_web::protocol::{FromWorker, ToWorker, TrainRequest};
 use convlab_web::ui::saved::SavedState;
 use convlab_web::ui::setup;
 
@@ -250,12 +250,12 @@ pub fn to_worker(data: &[u8]) {
     let _ = request.kind();
     let _ = serde_json::to_vec(&request);
     match request {
-        ToWorker::Train {
+        ToWorker::Train(TrainRequest {
             spec,
             config,
             train_limit,
             ..
-        } => {
+        }) => {
             check_spec(&spec);
             if train_limit != Some(0) {
                 let images = train_limit.map_or(TRAIN_IMAGES, |n| n.min(TRAIN_IMAGES));

@@ -10,7 +10,8 @@ use convlab_core::{
 };
 use convlab_fuzz::{two_files, TARGETS};
 use convlab_web::protocol::{
-    BackendChoice, Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker, WarmUp,
+    BackendChoice, Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker,
+    TrainRequest, WarmUp,
 };
 use std::path::PathBuf;
 
@@ -249,7 +250,7 @@ fn write_seeds() {
         ),
         (
             "train",
-            ToWorker::Train {
+            ToWorker::Train(TrainRequest {
                 spec: ModelSpec::preset("cnn").unwrap(),
                 config,
                 train_limit: Some(6000),
@@ -257,7 +258,7 @@ fn write_seeds() {
                 timings: Some(Box::new(timings.clone())),
                 resume: None,
                 watch: vec![0, 23, 28],
-            },
+            }),
         ),
         ("stop", ToWorker::Stop),
         (

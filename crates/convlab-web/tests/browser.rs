@@ -9,7 +9,7 @@ use convlab_core::{
     evaluate, Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
     Trainer, LOSS_THRESHOLD_MESSAGE,
 };
-use convlab_web::protocol::{BackendChoice, Destination, FromWorker, ToWorker};
+use convlab_web::protocol::{BackendChoice, Destination, FromWorker, ToWorker, TrainRequest};
 use convlab_web::worker::{Session, StopSlot};
 use convlab_web::{choose_backend, webgpu_adapter_available};
 use wasm_bindgen::prelude::*;
@@ -121,7 +121,7 @@ async fn cnn_training_steps_lower_the_loss() {
 /// and a reply survive the trip through a JS value.
 #[wasm_bindgen_test]
 fn messages_round_trip_through_js_values() {
-    let request = ToWorker::Train {
+    let request = ToWorker::Train(TrainRequest {
         spec: ModelSpec::preset("cnn").unwrap(),
         config: TrainConfig {
             stop_at_loss: Some(0.4),
@@ -132,7 +132,7 @@ fn messages_round_trip_through_js_values() {
         timings: None,
         resume: None,
         watch: Vec::new(),
-    };
+    });
     let value = request.to_js().unwrap();
     let kind = js_sys::Reflect::get(&value, &"request".into()).unwrap();
     assert_eq!(kind.as_string().as_deref(), Some("train"));
@@ -186,7 +186,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
     let spec = ModelSpec::preset("cnn-16").unwrap();
     let mut replies = Vec::new();
     // A threshold every first epoch beats: the lab's callback ends training after epoch 1.
-    let train = ToWorker::Train {
+    let train = ToWorker::Train(TrainRequest {
         spec: spec.clone(),
         config: TrainConfig {
             epochs: 3,
@@ -201,7 +201,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         resume: None,
         // 5000 is past the fixture's test set: left out.
         watch: vec![0, 23, 28, 5000],
-    };
+    });
     session.handle(train, &mut |r| replies.push(r)).await;
     let snapshots: Vec<(usize, &[Kernels], &[FeatureMaps])> = replies
         .iter()
@@ -353,7 +353,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
 
     // Stop between batches: the request lands through the slot while training runs.
     let mut replies = Vec::new();
-    let long = ToWorker::Train {
+    let long = ToWorker::Train(TrainRequest {
         spec: ModelSpec::preset("dnn").unwrap(),
         config: TrainConfig {
             epochs: 50,
@@ -366,7 +366,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         timings: None,
         resume: None,
         watch: Vec::new(),
-    };
+    });
     let stopper = stop.clone();
     let mut batches = 0;
     session
@@ -396,7 +396,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
 async fn worker_session_refuses_bad_requests() {
     let mut session = Session::new(StopSlot::default());
     let mut replies = Vec::new();
-    let train = ToWorker::Train {
+    let train = ToWorker::Train(TrainRequest {
         spec: ModelSpec::preset("cnn").unwrap(),
         config: TrainConfig::default(),
         train_limit: None,
@@ -404,7 +404,7 @@ async fn worker_session_refuses_bad_requests() {
         timings: None,
         resume: None,
         watch: Vec::new(),
-    };
+    });
     session
         .handle(train.clone(), &mut |r| replies.push(r))
         .await;
@@ -432,7 +432,7 @@ async fn worker_session_refuses_bad_requests() {
         seed: 1,
     };
     session.handle(maps, &mut |r| replies.push(r)).await;
-    let train = ToWorker::Train {
+    let train = ToWorker::Train(TrainRequest {
         spec: bad_model,
         config: TrainConfig::default(),
         train_limit: None,
@@ -440,7 +440,7 @@ async fn worker_session_refuses_bad_requests() {
         timings: None,
         resume: None,
         watch: Vec::new(),
-    };
+    });
     session.handle(train, &mut |r| replies.push(r)).await;
     let load = ToWorker::LoadModel {
         origin: "notes.txt".into(),
@@ -483,7 +483,7 @@ extern "C" {
 #[wasm_bindgen_test]
 async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
     let spec = ModelSpec::preset("cnn-16").unwrap();
-    let train = ToWorker::Train {
+    let train = ToWorker::Train(TrainRequest {
         spec: spec.clone(),
         config: TrainConfig {
             epochs: 1,
@@ -496,7 +496,7 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
         timings: None,
         resume: None,
         watch: Vec::new(),
-    };
+    });
     let losses = |replies: &[FromWorker]| -> Vec<f32> {
         replies
             .iter()
@@ -610,7 +610,7 @@ async fn the_automatic_choice_trains_on_the_backend_it_timed_faster() {
     assert!(description.contains(&timings.figures()), "{description}");
 
     // A Train that carries the timings trains on that backend without timing again.
-    let train = ToWorker::Train {
+    let train = ToWorker::Train(TrainRequest {
         spec,
         config: TrainConfig {
             epochs: 1,
@@ -622,7 +622,7 @@ async fn the_automatic_choice_trains_on_the_backend_it_timed_faster() {
         timings: Some(timings.clone()),
         resume: None,
         watch: Vec::new(),
-    };
+    });
     let mut replies = Vec::new();
     session.handle(train, &mut |r| replies.push(r)).await;
     let chosen = replies.iter().find_map(|r| match r {

@@ -11,7 +11,7 @@ mod requests;
 mod wire;
 
 pub use replies::{FileProgress, FromWorker, RequestKind, TestResult};
-pub use requests::{BackendChoice, Destination, Fault, ToWorker, WarmUp};
+pub use requests::{BackendChoice, Destination, Fault, ToWorker, TrainRequest, WarmUp};
 
 use crate::error::WebError;
 use serde::{Deserialize, Serialize};

@@ -14,25 +14,7 @@ pub enum ToWorker {
     /// at `base_url` (a folder URL, relative to the page or absolute).
     LoadData { base_url: String },
     /// Train a fresh model; events stream back as [`FromWorker::Training`].
-    Train {
-        spec: ModelSpec,
-        config: TrainConfig,
-        /// Train on the first this-many training images only (for quick experiments).
-        train_limit: Option<usize>,
-        backend: BackendChoice,
-        /// What an earlier timing found for this model on this browser ([`BackendChoice::Auto`]
-        /// only): the worker trains on the faster without timing again when they are for
-        /// its adapter, model and batch size.
-        #[serde(default)]
-        timings: Option<Box<BackendTimings>>,
-        /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
-        #[serde(default)]
-        resume: Option<Box<Checkpoint>>,
-        /// Test images whose feature maps are captured, with the kernels, before the first
-        /// epoch and after each one ([`FromWorker::Snapshot`]).
-        #[serde(default)]
-        watch: Vec<usize>,
-    },
+    Train(TrainRequest),
     /// Get the first training step of this model ready while the student reads or edits:
     /// start the backend's device and run one step on a throwaway copy, so that on WebGPU
     /// every kernel the step needs is compiled before Train. Answered by
@@ -73,6 +55,28 @@ pub enum ToWorker {
         #[serde(with = "serde_bytes")]
         file: Vec<u8>,
     },
+}
+
+/// A Train request: what to train, how, on which backend, and what to watch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainRequest {
+    pub spec: ModelSpec,
+    pub config: TrainConfig,
+    /// Train on the first this-many training images only (for quick experiments).
+    pub train_limit: Option<usize>,
+    pub backend: BackendChoice,
+    /// What an earlier timing found for this model on this browser ([`BackendChoice::Auto`]
+    /// only): the worker trains on the faster without timing again when they are for its
+    /// adapter, model and batch size.
+    #[serde(default)]
+    pub timings: Option<Box<BackendTimings>>,
+    /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
+    #[serde(default)]
+    pub resume: Option<Box<Checkpoint>>,
+    /// Test images whose feature maps are captured, with the kernels, before the first epoch
+    /// and after each one ([`FromWorker::Snapshot`]).
+    #[serde(default)]
+    pub watch: Vec<usize>,
 }
 
 /// What a warm-up prepares: a model's first step at a batch size, on the backend a Train
@@ -189,7 +193,7 @@ impl ToWorker {
     pub fn kind(&self) -> RequestKind {
         match self {
             ToWorker::LoadData { .. } => RequestKind::LoadData,
-            ToWorker::Train { .. } => RequestKind::Train,
+            ToWorker::Train(_) => RequestKind::Train,
             ToWorker::WarmUp(_) => RequestKind::WarmUp,
             ToWorker::Stop => RequestKind::Stop,
             ToWorker::FeatureMaps { .. } => RequestKind::FeatureMaps,

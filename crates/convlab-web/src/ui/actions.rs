@@ -6,7 +6,7 @@ use super::host::HostEvent;
 use super::messages::Effect;
 use super::saved::SavedState;
 use super::{editor, setup, Control};
-use crate::protocol::{Destination, ToWorker};
+use crate::protocol::{Destination, ToWorker, TrainRequest};
 use convlab_core::{keras_code, ModelSpec};
 
 impl App {
@@ -129,7 +129,7 @@ impl App {
                 batch_size: settings.batch_size,
                 train_images: settings.train_limit,
             }),
-            Effect::Send(ToWorker::Train {
+            Effect::Send(ToWorker::Train(TrainRequest {
                 spec,
                 config: settings.train_config(),
                 train_limit: Some(settings.train_limit),
@@ -137,7 +137,7 @@ impl App {
                 timings,
                 resume: None,
                 watch,
-            }),
+            })),
         ]
     }
 

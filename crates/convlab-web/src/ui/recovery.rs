@@ -3,7 +3,7 @@
 
 use super::app::{App, Effect, Phase, TestView};
 use super::host::HostEvent;
-use crate::protocol::{RequestKind, ToWorker};
+use crate::protocol::{RequestKind, ToWorker, TrainRequest};
 
 impl App {
     /// The GPU is gone. A run carries on on the CPU from its last checkpoint, in the same
@@ -131,7 +131,7 @@ impl App {
         self.versions.charts += 1;
         self.train_status = format!("{}…", capitalized(&note));
         let (backend, timings) = requested;
-        let request = ToWorker::Train {
+        let request = ToWorker::Train(TrainRequest {
             spec: run.spec.clone(),
             config: run.settings.train_config(),
             train_limit: Some(run.settings.train_limit),
@@ -139,7 +139,7 @@ impl App {
             timings,
             resume: self.checkpoint.clone(),
             watch: run.watch.clone(),
-        };
+        });
         if after_restart {
             self.resume_after_data = Some((request, by_host));
             Vec::new()

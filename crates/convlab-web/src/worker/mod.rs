@@ -145,7 +145,7 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
                 return;
             }
             ToWorker::Fault(Fault::Panic) => panic!("the fault test asked the worker to panic"),
-            ToWorker::WarmUp(_) | ToWorker::Train { .. } => stop.cancel_warm_up(),
+            ToWorker::WarmUp(_) | ToWorker::Train(_) => stop.cancel_warm_up(),
             _ => {}
         }
         queue.borrow_mut().push_back(request);
@@ -178,7 +178,7 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
 fn makes_warm_up_stale(waiting: &VecDeque<ToWorker>) -> bool {
     waiting
         .iter()
-        .any(|r| matches!(r, ToWorker::WarmUp(_) | ToWorker::Train { .. }))
+        .any(|r| matches!(r, ToWorker::WarmUp(_) | ToWorker::Train(_)))
 }
 
 /// A panic kills this worker (wasm cannot unwind): the console gets its message and stack,

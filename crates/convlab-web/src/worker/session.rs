@@ -16,8 +16,6 @@ mod choice;
 mod inspect;
 mod training;
 
-use training::RunRequest;
-
 /// Why a request could not be served; its text is what the page shows.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -132,26 +130,7 @@ impl Session {
     async fn serve(&mut self, request: ToWorker, emit: Emit<'_>) -> Result<(), SessionError> {
         match request {
             ToWorker::LoadData { base_url } => self.load_data(&base_url, emit).await,
-            ToWorker::Train {
-                spec,
-                config,
-                train_limit,
-                backend,
-                timings,
-                resume,
-                watch,
-            } => {
-                let run = RunRequest {
-                    spec,
-                    config,
-                    train_limit,
-                    backend,
-                    timings,
-                    resume,
-                    watch,
-                };
-                self.train(run, emit).await
-            }
+            ToWorker::Train(run) => self.train(run, emit).await,
             ToWorker::WarmUp(warm_up) => {
                 if let Some(reply) = self.warm_up(warm_up).await? {
                     emit(reply);

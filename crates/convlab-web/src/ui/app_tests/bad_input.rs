@@ -25,7 +25,7 @@ fn last_epoch(epochs: usize) -> FromWorker {
 fn start_pressed_twice_trains_once() {
     let mut app = idle("");
     let first = app.update(Msg::Train);
-    assert!(matches!(sends(&first)[..], [ToWorker::Train { .. }]));
+    assert!(matches!(sends(&first)[..], [ToWorker::Train(_)]));
     // A double click, and the host's start at the same moment: nothing more is sent.
     assert!(app.update(Msg::Train).is_empty());
     let effects = app.update(Msg::Host(HostCommand::Start));
@@ -117,6 +117,6 @@ fn stop_during_the_evaluation_ends_the_run_normally() {
     assert!(app.update(Msg::Stop).is_empty());
     assert!(matches!(
         sends(&app.update(Msg::Train))[..],
-        [ToWorker::Train { .. }]
+        [ToWorker::Train(_)]
     ));
 }

@@ -2,7 +2,7 @@
 //! checkpoint, and its record says where and why.
 
 use super::*;
-use crate::protocol::BackendChoice;
+use crate::protocol::{BackendChoice, TrainRequest};
 use convlab_core::{BackendKind, Checkpoint, EpochMetrics, TrainEvent};
 
 fn epoch(n: usize) -> FromWorker {
@@ -65,12 +65,12 @@ fn a_lost_gpu_continues_the_run_on_the_cpu_from_the_last_checkpoint() {
         epoch: 3,
         batch: 41,
     }));
-    let [ToWorker::Train {
+    let [ToWorker::Train(TrainRequest {
         backend: BackendChoice::Cpu,
         timings: None,
         resume: Some(resume),
         ..
-    }] = &sends(&effects)[..]
+    })] = &sends(&effects)[..]
     else {
         panic!("{effects:?}");
     };
@@ -105,12 +105,12 @@ fn a_lost_gpu_continues_the_run_on_the_cpu_from_the_last_checkpoint() {
     let effects = app.update(Msg::Train);
     assert!(matches!(
         sends(&effects)[..],
-        [ToWorker::Train {
+        [ToWorker::Train(TrainRequest {
             backend: BackendChoice::Cpu,
             timings: None,
             resume: None,
             ..
-        }]
+        })]
     ));
 }
 
@@ -129,12 +129,12 @@ fn a_crash_on_the_gpu_resumes_on_the_cpu_in_a_fresh_worker() {
     let effects = app.update(Msg::Worker(data_ready()));
     assert!(matches!(
         sends(&effects)[..],
-        [ToWorker::Train {
+        [ToWorker::Train(TrainRequest {
             backend: BackendChoice::Cpu,
             timings: None,
             resume: Some(_),
             ..
-        }]
+        })]
     ));
     assert_eq!(app.phase, Phase::Training { by_host: false });
     assert!(

@@ -3,7 +3,7 @@
 //! resumed epoch's snapshot replaces the old one.
 
 use super::*;
-use crate::protocol::{FromWorker, ToWorker};
+use crate::protocol::{FromWorker, ToWorker, TrainRequest};
 use crate::ui::app::Msg;
 use crate::ui::filters::FiltersInput;
 use convlab_core::Kernels;
@@ -38,7 +38,7 @@ fn a_run_watches_the_cells_images_and_the_slider_moves_through_its_epochs() {
     let mut app = idle("");
     let effects = app.update(Msg::Train);
     match sends(&effects)[..] {
-        [ToWorker::Train { watch, .. }] => assert_eq!(watch, &[0, 23, 28]),
+        [ToWorker::Train(TrainRequest { watch, .. })] => assert_eq!(watch, &[0, 23, 28]),
         ref other => panic!("{other:?}"),
     }
     assert_eq!(app.filters.images, [0, 23, 28]);

@@ -64,7 +64,7 @@ fn a_model_too_large_for_its_batch_cannot_be_trained_and_says_why() {
     assert!(app.enabled(Control::Train));
     assert!(matches!(
         sends(&app.update(Msg::Train))[..],
-        [crate::protocol::ToWorker::Train { .. }]
+        [crate::protocol::ToWorker::Train(_)]
     ));
 }
 

@@ -86,7 +86,7 @@ fn training_runs_from_idle_to_tested_and_records_the_run() {
     assert!(app.enabled(Control::Train) && !app.enabled(Control::Stop));
     let effects = app.update(Msg::Train);
     assert_eq!(app.phase, Phase::Training { by_host: false });
-    assert!(matches!(sends(&effects)[..], [ToWorker::Train { .. }]));
+    assert!(matches!(sends(&effects)[..], [ToWorker::Train(_)]));
     assert!(matches!(
         posts(&effects)[..],
         [HostEvent::TrainingStarted {

@@ -1,7 +1,7 @@
 //! What is allowed when: the enabling rules, the author's locks, host commands, a lost worker.
 
 use super::*;
-use crate::protocol::{FromWorker, RequestKind, ToWorker};
+use crate::protocol::{FromWorker, RequestKind, ToWorker, TrainRequest};
 use crate::ui::app::{Effect, Msg, Phase};
 use crate::ui::host::{HostCommand, HostEvent};
 use crate::ui::Control;
@@ -84,7 +84,7 @@ fn a_host_started_run_reports_its_failure_to_the_host() {
     let mut app = idle("");
     let effects = app.update(Msg::Host(HostCommand::Start));
     assert_eq!(app.phase, Phase::Training { by_host: true });
-    assert!(matches!(sends(&effects)[..], [ToWorker::Train { .. }]));
+    assert!(matches!(sends(&effects)[..], [ToWorker::Train(_)]));
     let effects = app.update(Msg::Worker(FromWorker::Failed {
         request: RequestKind::Train,
         message: "out of memory".into(),
@@ -160,7 +160,10 @@ fn a_worker_failure_in_every_phase_starts_a_fresh_one_and_keeps_the_students_wor
                 "{name}"
             );
             assert!(
-                matches!(sends(&effects)[..], [ToWorker::Train { resume: None, .. }]),
+                matches!(
+                    sends(&effects)[..],
+                    [ToWorker::Train(TrainRequest { resume: None, .. })]
+                ),
                 "{name}: {effects:?}"
             );
             let notes = &app.run.as_ref().unwrap().notes;

@@ -2,7 +2,7 @@
 //! size and backend the worker is asked to warm up, when, and what the page says.
 
 use super::*;
-use crate::protocol::{BackendChoice, RequestKind, WarmUp};
+use crate::protocol::{BackendChoice, RequestKind, TrainRequest, WarmUp};
 use crate::ui::app::{Msg, Phase};
 use crate::ui::saved::Settings;
 use convlab_core::{BackendKind, BackendTimings, ModelSpec, StepTiming};
@@ -202,9 +202,9 @@ fn the_automatic_choice_times_a_model_once_and_remembers_it_per_adapter() {
     let train = sends(&effects)
         .into_iter()
         .find_map(|r| match r {
-            ToWorker::Train {
+            ToWorker::Train(TrainRequest {
                 backend, timings, ..
-            } => Some((*backend, timings.clone())),
+            }) => Some((*backend, timings.clone())),
             _ => None,
         })
         .expect("a Train request");

@@ -2,24 +2,9 @@
 //! page, and the test-set evaluation at its end; a lost GPU ends it with the batch it was at.
 
 use super::{test_result, Emit, Session, SessionError, TrainedModel};
-use crate::protocol::{BackendChoice, FromWorker, RequestKind, WarmUp};
+use crate::protocol::{FromWorker, RequestKind, TrainRequest, WarmUp};
 use crate::worker::{wasm_memory_bytes, yield_to_event_loop};
-use convlab_core::{
-    run_pausing, BackendTimings, Checkpoint, ModelSpec, StopHandle, TrainConfig, TrainEvent,
-    Trainer,
-};
-
-/// A Train request's contents.
-pub(super) struct RunRequest {
-    pub spec: ModelSpec,
-    pub config: TrainConfig,
-    pub train_limit: Option<usize>,
-    pub backend: BackendChoice,
-    pub timings: Option<Box<BackendTimings>>,
-    pub resume: Option<Box<Checkpoint>>,
-    /// Test images whose feature maps each snapshot carries.
-    pub watch: Vec<usize>,
-}
+use convlab_core::{run_pausing, StopHandle, TrainConfig, TrainEvent, Trainer};
 
 impl Session {
     /// Starts the backend a Train would get and runs one step of a throwaway copy of the
@@ -77,10 +62,10 @@ impl Session {
 
     pub(super) async fn train(
         &mut self,
-        run: RunRequest,
+        run: TrainRequest,
         emit: Emit<'_>,
     ) -> Result<(), SessionError> {
-        let RunRequest {
+        let TrainRequest {
             spec,
             config,
             train_limit,
