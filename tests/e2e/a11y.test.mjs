@@ -2,24 +2,17 @@
 // loaded, idle, while training and once trained (with the mistakes view, a picture and the
 // filters on show), with no serious or critical violation; and a keyboard-only pass from the
 // page's top through training to the test result and a confusion-matrix cell.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { serve } from './server.mjs';
-import { inBrowser, waitForText } from './browser.mjs';
+import { inBrowser, servePage, waitForText } from './browser.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PHOTO = join(ROOT, 'tests/fixtures/pictures/ankle-boot-photo.png');
 
-let server;
-before(async () => {
-  // The dataset folder answers slowly, so the page can be audited before its data is in.
-  server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
-});
-after(async () => server?.close());
+const server = servePage();
 
 /** axe-core's serious and critical violations on the page as it is, one line each. */
 async function audit(page, state) {

@@ -3,11 +3,24 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import { serve } from './server.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
 const SCREENSHOTS = join(ROOT, 'tests/e2e/screenshots');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** The built page (dist/, or $CONVLAB_DIST) with the committed fixture data at /fixtures/,
+ * served on 127.0.0.1 from before the file's first test to after its last. Its `url` is set
+ * once the server runs. */
+export function servePage() {
+  const served = {};
+  before(async () => Object.assign(served, await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST })));
+  after(async () => served.close?.());
+  return served;
+}
 
 /** Runs `body(page)` in a fresh browser (with or without WebGPU; `env`: the browser's
  * environment, by default this process's); screenshots on failure. */

@@ -1,21 +1,12 @@
 // Comparing runs as pictures, on the CPU fallback: two runs ticked in the history (from the
 // keyboard too) lay their curves over each other, every run is a point on the accuracy/time
 // scatter, the charts say their figures in words, and the history downloads as CSV.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { serve } from './server.mjs';
-import { inBrowser, setInput, waitForText } from './browser.mjs';
+import { inBrowser, servePage, setInput, waitForText } from './browser.mjs';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
-
-let server;
-before(async () => {
-  server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
-});
-after(async () => server?.close());
+const server = servePage();
 
 async function train(page, preset, epochs) {
   await page.selectOption('#preset', preset);

@@ -5,22 +5,16 @@
 // images, page by page, as many as its number; a pair of classes; an image's probabilities and
 // feature maps, opened from the keyboard. "Watch the filters learn": the first conv layer's
 // kernels and the watched images' maps differ between epoch 0 and the last epoch.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve } from './server.mjs';
-import { inBrowser, setInput, text, waitForText } from './browser.mjs';
+import { inBrowser, servePage, setInput, text, waitForText } from './browser.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
 const PHOTO = join(ROOT, 'tests/fixtures/pictures/ankle-boot-photo.png');
 
-let server;
-before(async () => {
-  server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
-});
-after(async () => server?.close());
+const server = servePage();
 
 /** The ten percentages of the probability table under `within`. */
 async function percentages(page, within = '#picture-probabilities') {

@@ -1,20 +1,11 @@
 // When the browser misbehaves: the worker's GPU device is lost mid-run, the worker panics.
 // The page's `test-faults` URL key exposes `convlabFault(...)`, which asks the worker to
 // destroy() its GPU device or to panic (issue 15); everything else is the real page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { serve } from './server.mjs';
-import { inBrowser, setInput, text, waitForText } from './browser.mjs';
+import { inBrowser, servePage, setInput, text, waitForText } from './browser.mjs';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
-
-let server;
-before(async () => {
-  server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
-});
-after(async () => server?.close());
+const server = servePage();
 
 async function open(page, query = '') {
   await page.goto(`${server.url}?data=fixtures/&test-faults${query}`);

@@ -1,21 +1,13 @@
 // The lab in the page, end to end: headless Chromium (Debian's) drives the Trunk build in
 // dist/, served with the committed fixture data (3,000 train / 1,000 test real images) and the
 // real dataset under data/. Run by scripts/test.sh after `trunk build --release`.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { serve } from './server.mjs';
-import { inBrowser, setInput, text, trainBriefly, waitForText } from './browser.mjs';
+import { inBrowser, servePage, setInput, text, trainBriefly, waitForText } from './browser.mjs';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const DIST = process.env.CONVLAB_DIST ?? join(ROOT, 'dist');
 const LOSS_MESSAGE = 'Reached the desired loss, so cancelling training!';
 
-let server;
-before(async () => {
-  server = await serve({ '/fixtures/': join(ROOT, 'tests/fixtures/fashion-mnist'), '/': DIST });
-});
-after(async () => server?.close());
+const server = servePage();
 
 /** Records the wasm modules the page and its worker fetch (worker requests included). */
 function wasmRequests(page) {
