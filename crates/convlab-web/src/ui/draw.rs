@@ -87,6 +87,17 @@ fn element(tag: &str, text: Option<&str>) -> Element {
     e
 }
 
+/// A figure of `picture` over its `caption`; the picture is an image to screen readers, read
+/// out as `description` (a canvas alone says nothing).
+pub fn labelled_figure(picture: &HtmlCanvasElement, description: &str, caption: &str) -> Element {
+    let _ = picture.set_attribute("role", "img");
+    let _ = picture.set_attribute("aria-label", description);
+    let figure = element("figure", None);
+    let _ = figure.append_child(picture);
+    let _ = figure.append_child(&element("figcaption", Some(caption)));
+    figure
+}
+
 /// The maps grid's row heading for test image `image` of class `label`.
 pub fn test_image_heading(image: usize, label: Option<u8>) -> String {
     match label {
@@ -179,24 +190,18 @@ pub fn draw_all_filters(target: &Element, map: &FeatureMaps, row: usize) {
         return;
     }
     for filter in 0..map.channels {
-        let figure = element("figure", None);
         let cell = canvas(
             map.width,
             map.height,
             &inferno_rgba(map.channel(row, filter)),
             56,
         );
-        let _ = cell.set_attribute("role", "img");
-        let _ = cell.set_attribute(
-            "aria-label",
-            &format!(
-                "{} filter {filter}: {}",
-                map.name,
-                describe_map(map.channel(row, filter), map.width)
-            ),
+        let description = format!(
+            "{} filter {filter}: {}",
+            map.name,
+            describe_map(map.channel(row, filter), map.width)
         );
-        let _ = figure.append_child(&cell);
-        let _ = figure.append_child(&element("figcaption", Some(&filter.to_string())));
+        let figure = labelled_figure(&cell, &description, &filter.to_string());
         let _ = target.append_child(&figure);
     }
 }

@@ -6,7 +6,7 @@
 //! epoch-maps.
 
 use crate::ui::app::{App, Msg};
-use crate::ui::dom::{bind, document, on, set_disabled, set_text};
+use crate::ui::dom::{bind, on, set_disabled, set_text};
 use crate::ui::filters::FiltersInput;
 use crate::ui::{draw, Dispatcher, Panel};
 use crate::WebError;
@@ -72,9 +72,6 @@ impl FiltersPanel {
         let scale = kernels.values.iter().fold(0f32, |m, v| m.max(v.abs()));
         for filter in 0..kernels.filters {
             let weights = kernels.kernel(filter, channel);
-            let figure = document()
-                .create_element("figure")
-                .expect("creating an element cannot fail");
             let square = draw::canvas(
                 kernels.size,
                 kernels.size,
@@ -82,21 +79,12 @@ impl FiltersPanel {
                 KERNEL_SIZE,
             );
             let words: Vec<String> = weights.iter().map(|w| format!("{w:.2}")).collect();
-            let _ = square.set_attribute("role", "img");
-            let _ = square.set_attribute(
-                "aria-label",
-                &format!(
-                    "{} filter {filter}, input channel {channel}: weights {}",
-                    kernels.name,
-                    words.join(", ")
-                ),
+            let description = format!(
+                "{} filter {filter}, input channel {channel}: weights {}",
+                kernels.name,
+                words.join(", ")
             );
-            let _ = figure.append_child(&square);
-            let caption = document()
-                .create_element("figcaption")
-                .expect("creating an element cannot fail");
-            caption.set_text_content(Some(&filter.to_string()));
-            let _ = figure.append_child(&caption);
+            let figure = draw::labelled_figure(&square, &description, &filter.to_string());
             let _ = self.kernels.append_child(&figure);
         }
     }

@@ -289,9 +289,6 @@ fn step_rgba(step: &Step) -> Vec<u8> {
 fn draw_steps(target: &Element, steps: &[Step]) {
     target.set_inner_html("");
     for step in steps {
-        let figure = document()
-            .create_element("figure")
-            .expect("creating an element cannot fail");
         let (width, height) = (step.width as usize, step.height as usize);
         // The longest side is STEP_SIZE: a thin stroke's crop stays in its box.
         let shown_width = if width >= height {
@@ -300,20 +297,11 @@ fn draw_steps(target: &Element, steps: &[Step]) {
             (STEP_SIZE * width / height.max(1)).max(1)
         };
         let picture = draw::canvas(width, height, &step_rgba(step), shown_width);
-        let _ = picture.set_attribute("role", "img");
-        let _ = picture.set_attribute(
-            "aria-label",
+        let figure = draw::labelled_figure(
+            &picture,
             &format!("{}: {} × {} pixels", step.name, step.width, step.height),
+            &format!("{} ({} × {})", step.name, step.width, step.height),
         );
-        let _ = figure.append_child(&picture);
-        let caption = document()
-            .create_element("figcaption")
-            .expect("creating an element cannot fail");
-        caption.set_text_content(Some(&format!(
-            "{} ({} × {})",
-            step.name, step.width, step.height
-        )));
-        let _ = figure.append_child(&caption);
         let _ = target.append_child(&figure);
     }
 }
