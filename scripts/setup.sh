@@ -106,6 +106,12 @@ page_modules() {
   for crate in convlab-web-cpu convlab-web-gpu; do
     cargo build --release --target=wasm32-unknown-unknown --manifest-path "crates/$crate/Cargo.toml"
   done
+  # The published page (`trunk build --release`: publish.sh, the tests) links the page's module
+  # with the size-optimised profile (Cargo.toml, [profile.web]); the local page (run.sh) does not.
+  if [ "$mode" != page ]; then
+    cargo build --profile web --target=wasm32-unknown-unknown \
+      --manifest-path crates/convlab-web-cpu/Cargo.toml
+  fi
 }
 burn_built=0
 compgen -G "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/deps/libburn_wgpu-*" >/dev/null && burn_built=1
