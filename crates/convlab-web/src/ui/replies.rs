@@ -102,6 +102,7 @@ impl App {
             } => {
                 self.backend = format!("Backend: {description}");
                 let remembered = self.remember_timings(timings);
+                self.run_prepared_the_warm_up(&description);
                 if let Some(run) = &mut self.run {
                     run.on_gpu = kind == BackendKind::Wgpu;
                     run.backend = match run.backend.as_str() {
@@ -388,6 +389,33 @@ impl App {
                 vec![Effect::SaveTimings]
             }
             None => Vec::new(),
+        }
+    }
+}
+
+impl App {
+    /// A run compiles its own first step: the warm-up of the same model that it overtook or
+    /// cancelled (which then never answers) is not waited for after it.
+    fn run_prepared_the_warm_up(&mut self, description: &str) {
+        let Some(sent) = self.warm.sent.clone() else {
+            return;
+        };
+        let answered = self
+            .warm
+            .outcome
+            .as_ref()
+            .is_some_and(|(done, outcome)| done.prepares_same(&sent) && outcome.is_ok());
+        let same_model = self
+            .run
+            .as_ref()
+            .is_some_and(|run| run.spec == sent.spec && run.settings.batch_size == sent.batch_size);
+        if same_model && !answered {
+            self.warm.outcome = Some((
+                sent,
+                Ok(format!(
+                    "Ready to train on {description}: the last run prepared it."
+                )),
+            ));
         }
     }
 }

@@ -267,3 +267,31 @@ fn remembered_timings_are_sent_after_a_reload_and_a_forced_backend_ignores_them(
         "a forced CPU never loads the WebGPU module"
     );
 }
+
+#[test]
+fn a_run_that_overtook_the_warm_up_leaves_the_model_ready() {
+    let mut app = idle("");
+    assert_eq!(
+        app.warm_status(),
+        "Preparing this model's first training step…"
+    );
+    // Train before the warm-up answered: the worker cancels it, and it never replies.
+    app.update(Msg::Train);
+    app.update(Msg::Worker(FromWorker::Backend {
+        kind: BackendKind::Cpu,
+        description: "CPU (burn-flex)".into(),
+        timings: None,
+    }));
+    app.update(Msg::Worker(tested()));
+    assert_eq!(app.phase, Phase::Idle);
+    assert_eq!(
+        app.warm_status(),
+        "Ready to train on CPU (burn-flex): the last run prepared it."
+    );
+    // Another model is prepared afresh.
+    app.update(Msg::ChoosePreset("cnn-16".into()));
+    assert_eq!(
+        app.warm_status(),
+        "Preparing this model's first training step…"
+    );
+}
