@@ -17,7 +17,7 @@ use super::picture::Picture;
 use super::saved::{SavedModel, SavedState};
 use super::setup::{self, Embedding};
 use super::timings::TimingMemory;
-use crate::protocol::{BackendChoice, ToWorker, WarmUp};
+use crate::protocol::{BackendChoice, ToWorker};
 use convlab_core::{BackendTimings, Checkpoint, ModelSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -224,64 +224,6 @@ impl App {
         let mut effects = self.handle(msg);
         effects.extend(self.warm_up_if_changed());
         effects
-    }
-
-    /// The warm-up the model on screen would get now: only while the page waits for the
-    /// student with a model that can train.
-    pub fn warm_up_key(&self) -> Option<WarmUp> {
-        if self.phase != Phase::Idle || !self.enabled(super::Control::Train) {
-            return None;
-        }
-        let (backend, timings) = self.backend_request(&self.state.settings, &self.state.spec);
-        Some(WarmUp {
-            spec: self.state.spec.clone(),
-            batch_size: self.state.settings.batch_size,
-            backend,
-            timings,
-        })
-    }
-
-    /// After any change, a model (or batch size, or backend) that the worker has not warmed
-    /// up yet is sent to it; the worker skips a warm-up that a newer one has overtaken.
-    fn warm_up_if_changed(&mut self) -> Option<Effect> {
-        let key = self.warm_up_key()?;
-        if self
-            .warm
-            .sent
-            .as_ref()
-            .is_some_and(|sent| sent.prepares_same(&key))
-        {
-            return None;
-        }
-        self.warm.sent = Some(key.clone());
-        Some(Effect::Send(ToWorker::WarmUp(key)))
-    }
-
-    /// What the training panel says about the next run's first step.
-    pub fn warm_status(&self) -> String {
-        let Some(key) = self.warm_up_key() else {
-            return String::new();
-        };
-        match &self.warm.outcome {
-            Some((done, Ok(text))) if done.prepares_same(&key) => text.clone(),
-            Some((failed, Err(why))) if failed.prepares_same(&key) => {
-                format!("The first step could not be prepared ahead: {why}")
-            }
-            _ if self
-                .warm
-                .sent
-                .as_ref()
-                .is_some_and(|sent| sent.prepares_same(&key)) =>
-            {
-                if self.will_time_backends(&self.state.settings, &self.state.spec) {
-                    "Timing this model on WebGPU and on the CPU, to train on the faster…"
-                        .to_string()
-                } else {
-                    "Preparing this model's first training step…".to_string()
-                }
-            }
-            _ => String::new(),
-        }
     }
 
     fn handle(&mut self, msg: Msg) -> Vec<Effect> {

@@ -36,6 +36,7 @@ pub mod setup;
 pub mod state;
 pub mod storage;
 pub mod timings;
+mod warm_up;
 
 pub use controls::Control;
 

@@ -2,7 +2,7 @@
 //! adapter, model and batch size (in local storage, across visits), and what each request
 //! asks for.
 
-use super::app::App;
+use super::app::{App, Effect};
 use super::saved::Settings;
 use crate::protocol::BackendChoice;
 use convlab_core::{BackendTimings, ModelSpec};
@@ -78,6 +78,20 @@ impl App {
     pub fn will_time_backends(&self, settings: &Settings, spec: &ModelSpec) -> bool {
         let adapter = matches!(self.timings.adapter, Some(Some(_)));
         adapter && self.backend_request(settings, spec) == (BackendChoice::Auto, None)
+    }
+
+    /// Keeps the timings the worker just made, here and in local storage.
+    pub(super) fn remember_timings(
+        &mut self,
+        timings: Option<Box<convlab_core::BackendTimings>>,
+    ) -> Vec<Effect> {
+        match timings {
+            Some(timings) => {
+                self.timings.remember(*timings);
+                vec![Effect::SaveTimings]
+            }
+            None => Vec::new(),
+        }
     }
 }
 
