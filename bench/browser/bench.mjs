@@ -11,6 +11,9 @@
 // --choice instead records the automatic backend choice: for the lab CNN and the dense
 // baseline at each batch size, the samples/s the page timed on WebGPU and on the CPU, which it
 // chose and how long the timing took (a fresh page each, the model on screen until it is done).
+// --workers 1,2 instead measures the CPU backend on each number of workers (the training
+// worker and its helpers sharing each batch): steady samples/s of the lab CNN and test accuracy,
+// a fresh page each, the counts alternated over --runs rounds.
 // Needs `trunk build --release` (dist/) and `npm ci` here. See scripts/bench-browser.sh.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +34,7 @@ const ONLY = arg('only', '');
 const MEMORY_EPOCHS = Number(arg('memory-epochs', '0'));
 const COUNT = process.argv.includes('--count');
 const CHOICE = process.argv.includes('--choice');
+const WORKERS = arg('workers', '');
 // How long the model is on screen before Train in the warm-start measurement (seconds).
 const WARM_WAIT = Number(arg('warm-wait', '10'));
 // Left out unless --only names them: jax-js's WebGL backend trains at ~3 samples/s on
@@ -302,6 +306,60 @@ async function convlabChoice(preset, batch) {
   } finally {
     await b.close();
   }
+}
+
+/** The lab CNN on the CPU backend on `workers` workers at `batch`: steady samples/s (the
+ * epochs after the first) and test accuracy. */
+async function convlabWorkers(workers, batch) {
+  const b = await browser(false);
+  try {
+    const page = await (await b.newContext()).newPage();
+    await page.goto(`${server.url}?data=/fixtures/&preset=cnn&backend=cpu&workers=${workers}`
+      + `&batch_size=${batch}&epochs=${EPOCHS}&train_images=${SAMPLES}`);
+    await page.waitForFunction(() => document.querySelector('#warm-status').textContent.startsWith('Ready to train on'), null, { timeout: 300_000 });
+    await page.click('#train');
+    await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
+    const seconds = (await page.getAttribute('#epoch-log', 'data-seconds')).split(',').map(Number);
+    const steady = seconds.slice(1);
+    return {
+      workers, batch,
+      sps: (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0),
+      accuracy: Number((await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1]),
+      backend: (await page.locator('#backend').textContent()).replace('Backend: ', ''),
+    };
+  } finally {
+    await b.close();
+  }
+}
+
+if (WORKERS) {
+  const counts = WORKERS.split(',').map(Number);
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}; load average before: ${loadavg()[0].toFixed(2)}`);
+  console.log(`lab CNN on the CPU backend, ${SAMPLES} images, ${EPOCHS} epochs (samples/s of epochs 2-${EPOCHS}), ${RUNS} round(s), counts alternated\n`);
+  const results = [];
+  for (let run = 0; run < RUNS; run++) {
+    for (const batch of BATCHES) {
+      const order = run % 2 ? [...counts].reverse() : counts;
+      for (const workers of order) {
+        const r = await convlabWorkers(workers, batch);
+        console.error(JSON.stringify(r));
+        results.push(r);
+      }
+    }
+  }
+  console.log('| batch | workers | samples/s (median of rounds) | vs 1 worker | test accuracy |');
+  console.log('|---|---|---|---|---|');
+  for (const batch of BATCHES) {
+    const of = (workers) => results.filter((r) => r.batch === batch && r.workers === workers);
+    const one = median(of(1).map((r) => r.sps));
+    for (const workers of counts) {
+      const sps = median(of(workers).map((r) => r.sps));
+      const ratio = one ? `${(sps / one).toFixed(2)}×` : '–';
+      console.log(`| ${batch} | ${workers} | ${sps.toFixed(0)} | ${ratio} | ${of(workers).map((r) => r.accuracy.toFixed(4)).join(', ')} |`);
+    }
+  }
+  await server.close();
+  process.exit(0);
 }
 
 if (CHOICE) {

@@ -435,8 +435,12 @@ fn train_and_report(
             TrainEvent::Finished(e) => {
                 println!("Test: loss: {:.4} - accuracy: {:.4}", e.loss, e.accuracy);
             }
-            // The CLI neither asks for checkpoints or snapshots nor resumes.
-            TrainEvent::Checkpoint(_) | TrainEvent::Snapshot(_) | TrainEvent::Resumed { .. } => {}
+            // The CLI neither asks for checkpoints or snapshots nor resumes, and shares no
+            // batches (burn's CPU kernels use every core natively).
+            TrainEvent::Checkpoint(_)
+            | TrainEvent::Snapshot(_)
+            | TrainEvent::Resumed { .. }
+            | TrainEvent::HelpersStopped { .. } => {}
         }
     };
     let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;

@@ -299,11 +299,13 @@ pub(crate) fn check_slots(model: &Sequential, slots: &[AdamSlot]) -> Result<(), 
     Ok(())
 }
 
-pub(crate) fn to_bytes(values: &[f32]) -> Vec<u8> {
+/// f32s as their little-endian bytes (how weights cross `postMessage` and files).
+pub fn to_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-pub(crate) fn floats(bytes: &[u8]) -> Vec<f32> {
+/// The f32s of little-endian bytes (a trailing partial value is dropped).
+pub fn floats(bytes: &[u8]) -> Vec<f32> {
     bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))

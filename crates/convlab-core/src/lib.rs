@@ -10,6 +10,7 @@ pub mod limits;
 pub mod mistakes;
 pub mod model;
 pub mod model_file;
+pub mod shares;
 pub mod spec;
 pub mod speed;
 pub mod summary;
@@ -25,6 +26,10 @@ pub use limits::{MemoryEstimate, MEMORY_BUDGET};
 pub use mistakes::{most_confused_pairs, ConfusedPair, Prediction};
 pub use model::Sequential;
 pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
+pub use shares::{
+    GradientHelpers, HelperError, LocalHelpers, ShareGradients, ShareJob, ShareReplica,
+    SharesFuture,
+};
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
 pub use speed::{time_steps, BackendTimings, StepTiming};
 pub use summary::Summary;

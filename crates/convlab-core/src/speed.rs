@@ -2,6 +2,7 @@
 //! depends on the adapter (a real GPU, or a CPU emulation of one), the model and the batch
 //! size, so the page times a few steps of the student's model on each and trains on the faster.
 
+use crate::shares::GradientHelpers;
 use crate::train::{run_pausing, StopHandle, TrainConfig, TrainError, TrainEvent, Trainer};
 use crate::{BackendKind, Dataset, ModelSpec};
 use burn::tensor::Device;
@@ -33,12 +34,14 @@ pub struct StepTiming {
 /// batches of `data` on `device`: one step to compile and warm up, then at least three steps
 /// and about a second of them. Every step reads its loss back, so each one is timed to its end on the
 /// device, not to the moment its work was queued. Once `cancel` is asked to stop, it stops
-/// after the step under way (with whatever it has timed).
+/// after the step under way (with whatever it has timed). With `helpers`, each step is shared
+/// with them, as the run will be.
 pub async fn time_steps<F: Future<Output = ()>>(
     spec: &ModelSpec,
     batch_size: usize,
     data: &Dataset,
     device: Device,
+    helpers: Option<Box<dyn GradientHelpers>>,
     cancel: &StopHandle,
     pause: impl FnMut() -> F,
 ) -> Result<StepTiming, TrainError> {
@@ -56,6 +59,9 @@ pub async fn time_steps<F: Future<Output = ()>>(
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(spec, config, data.take(batches * batch_size), device)?;
+    if let Some(helpers) = helpers {
+        trainer.use_helpers(helpers);
+    }
     let stop = trainer.stop_handle();
     let started = Instant::now();
     let mut first_step_done: Option<Instant> = None;
@@ -106,8 +112,16 @@ pub struct BackendTimings {
     /// The model, as its layers' text (`ModelSpec::to_text`).
     pub model: String,
     pub batch_size: usize,
+    /// Workers the CPU was timed on (the training worker and its helpers).
+    #[serde(default = "one_worker")]
+    pub cpu_workers: usize,
     pub cpu: StepTiming,
     pub webgpu: StepTiming,
+}
+
+/// Timings remembered before the CPU trained on several workers were made on one.
+fn one_worker() -> usize {
+    1
 }
 
 impl BackendTimings {
@@ -120,9 +134,19 @@ impl BackendTimings {
         }
     }
 
-    /// Whether these timings are for this adapter, model and batch size.
-    pub fn matches(&self, adapter: &str, spec: &ModelSpec, batch_size: usize) -> bool {
-        self.adapter == adapter && self.batch_size == batch_size && self.model == spec.to_text()
+    /// Whether these timings are for this adapter, model, batch size and number of CPU
+    /// workers.
+    pub fn matches(
+        &self,
+        adapter: &str,
+        spec: &ModelSpec,
+        batch_size: usize,
+        cpu_workers: usize,
+    ) -> bool {
+        self.adapter == adapter
+            && self.batch_size == batch_size
+            && self.cpu_workers == cpu_workers
+            && self.model == spec.to_text()
     }
 
     /// "WebGPU 20 samples/s, CPU 479 samples/s".

@@ -11,6 +11,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError, EarlyStoppingState, T
 use crate::data::{Dataset, IMAGE_SIDE};
 use crate::model::Sequential;
 use crate::model_file::{ModelHeader, TrainingInfo};
+use crate::shares::{self, GradientHelpers, HelperError};
 use crate::spec::{ModelSpec, SpecError, NUM_CLASSES};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -382,6 +383,11 @@ pub enum TrainEvent {
     Resumed {
         epoch: usize,
     },
+    /// The helpers sharing the batches failed; the trainer computed the batch itself and
+    /// carries on alone.
+    HelpersStopped {
+        message: String,
+    },
 }
 
 /// Loss, accuracy and every prediction on a dataset (for the confusion matrix and the
@@ -441,8 +447,11 @@ pub(crate) fn batch_tensors(
 
 /// Sum of the per-example loss and the count of correct predictions, kept on the device in one
 /// two-element tensor, so that reporting both costs one read-back (on WebGPU, one `mapAsync`).
-struct DeviceSums {
+pub(crate) struct DeviceSums {
     sums: Tensor<1>,
+    /// Figures already on the CPU: the shares helpers computed.
+    host_loss: f32,
+    host_correct: f32,
     /// [1, 0] and [0, 1]: a batch's two figures are put in place by multiplying with these, an
     /// element-wise step that fuses with the addition (a `cat` costs three kernels on WebGPU).
     loss_place: Tensor<1>,
@@ -450,9 +459,11 @@ struct DeviceSums {
 }
 
 impl DeviceSums {
-    fn zeros(device: &Device) -> Self {
+    pub(crate) fn zeros(device: &Device) -> Self {
         DeviceSums {
             sums: Tensor::zeros([2], device),
+            host_loss: 0.0,
+            host_correct: 0.0,
             loss_place: Tensor::from_floats([1.0, 0.0], device),
             correct_place: Tensor::from_floats([0.0, 1.0], device),
         }
@@ -460,7 +471,12 @@ impl DeviceSums {
 
     /// Adds a batch: its predicted classes (`[n, 1]`, as `argmax(1)` gives them: reshaping
     /// that output costs a copy kernel on WebGPU), its true labels and its mean loss.
-    fn add(&mut self, predicted: Tensor<2, Int>, labels: Tensor<1, Int>, mean_loss: Tensor<1>) {
+    pub(crate) fn add(
+        &mut self,
+        predicted: Tensor<2, Int>,
+        labels: Tensor<1, Int>,
+        mean_loss: Tensor<1>,
+    ) {
         let [n] = labels.dims();
         let correct = predicted.equal(labels.reshape([n, 1])).float().sum();
         self.sums = self.sums.clone()
@@ -468,8 +484,14 @@ impl DeviceSums {
             + self.correct_place.clone() * correct;
     }
 
+    /// Adds a helper's share, whose figures it read back itself.
+    fn add_host(&mut self, loss_sum: f32, correct: f32) {
+        self.host_loss += loss_sum;
+        self.host_correct += correct;
+    }
+
     /// The loss sum and the correct count, in one read-back.
-    async fn read(&self) -> Result<(f32, f32), TrainError> {
+    pub(crate) async fn read(&self) -> Result<(f32, f32), TrainError> {
         let values = self
             .sums
             .clone()
@@ -478,7 +500,7 @@ impl DeviceSums {
             .convert::<f32>()
             .try_to_vec::<f32>()?;
         match values[..] {
-            [loss, correct] => Ok((loss, correct)),
+            [loss, correct] => Ok((loss + self.host_loss, correct + self.host_correct)),
             _ => Err(TrainError::EmptyReadBack {
                 what: "the loss and accuracy sums",
             }),
@@ -582,6 +604,8 @@ pub struct Trainer {
     resumed_from: Option<usize>,
     /// The images whose feature maps a [`TrainEvent::Snapshot`] carries, when watching.
     watched: Option<Dataset>,
+    /// Replicas that take shares of each batch, when training on several cores.
+    helpers: Option<Box<dyn GradientHelpers>>,
 }
 
 impl Trainer {
@@ -639,6 +663,7 @@ impl Trainer {
             checkpoints: false,
             watched: None,
             resumed_from: None,
+            helpers: None,
         })
     }
 
@@ -758,13 +783,20 @@ impl Trainer {
         (self.epoch + 1, self.batch)
     }
 
-    /// A handle another task (or a UI message) can use to stop training before the next batch.
+    /// Shares every batch with `helpers` from the next step on: each computes the gradients
+    /// of its part of the batch, and one Adam step applies their sum. Should they fail, the
+    /// trainer reports [`TrainEvent::HelpersStopped`] and trains alone.
+    pub fn use_helpers(&mut self, helpers: Box<dyn GradientHelpers>) {
+        self.helpers = Some(helpers);
+    }
+
     /// Stops on `handle` from now on: one made before this trainer existed, so that a stop
     /// asked for while the run was being prepared still counts.
     pub fn stop_with(&mut self, handle: StopHandle) {
         self.stop = handle;
     }
 
+    /// A handle another task (or a UI message) can use to stop training before the next batch.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
     }
@@ -850,19 +882,19 @@ impl Trainer {
 
         let start = self.batch * self.config.batch_size;
         let end = (start + self.config.batch_size).min(self.train.len());
-        let (images, labels) =
-            batch_tensors(&self.train, &self.order[start..end], &self.train_device);
         let model = self
             .model
             .take()
             .expect("the model is only taken out inside step");
-        let logits = model.forward(images);
-        let loss = self.loss_fn.forward(logits.clone(), labels.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grads = match self.batch_gradients(&model, start..end, emit).await {
+            Ok(grads) => grads,
+            Err(error) => {
+                self.model = Some(model);
+                return Err(error);
+            }
+        };
         self.adam.forget_latest();
         self.model = Some(self.optimizer.step(self.config.learning_rate, model, grads));
-        self.sums
-            .add(logits.inner().argmax(1), labels.inner(), loss.inner());
 
         self.batch += 1;
         self.samples_in_epoch += end - start;
@@ -900,6 +932,78 @@ impl Trainer {
             }
         }
         Ok(!self.finished)
+    }
+
+    /// The gradients of the batch `range` of this epoch's order (and its figures added to
+    /// the sums): shared with the helpers when there are any, otherwise computed here.
+    async fn batch_gradients(
+        &mut self,
+        model: &Sequential,
+        range: std::ops::Range<usize>,
+        emit: &mut dyn FnMut(TrainEvent),
+    ) -> Result<GradientsParams, TrainError> {
+        // A copy (a batch's worth of indices): the helpers are borrowed mutably below.
+        let indices = self.order[range].to_vec();
+        let parts = self.helpers.as_ref().map_or(0, |h| h.count()) + 1;
+        if parts > 1 && indices.len() > 1 {
+            let shares = shares::share_ranges(indices.len(), parts);
+            let jobs = shares::jobs_for(model, &self.train, &indices, &shares).await?;
+            let helpers = self.helpers.as_mut().expect("counted above");
+            helpers.start(jobs);
+            let own = shares::share_step(
+                model,
+                &self.loss_fn,
+                &self.train,
+                &indices[shares[0].clone()],
+                shares[0].len() as f32 / indices.len() as f32,
+                &self.train_device,
+            );
+            let results = helpers.finish().await;
+            let answered = results.len();
+            let merged = results
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|theirs| {
+                    if theirs.len() == shares.len() - 1 {
+                        Ok(theirs)
+                    } else {
+                        Err(HelperError::Missing {
+                            asked: shares.len() - 1,
+                            answered,
+                        })
+                    }
+                })
+                .and_then(|theirs| {
+                    let grads = shares::add_shares(own.grads, model, &theirs, &self.device)?;
+                    Ok((grads, theirs))
+                });
+            match merged {
+                Ok((grads, theirs)) => {
+                    self.sums.add(own.predicted, own.labels, own.mean_loss);
+                    for share in &theirs {
+                        self.sums.add_host(share.loss_sum, share.correct);
+                    }
+                    return Ok(grads);
+                }
+                Err(error) => {
+                    // This batch is computed here, and the rest of the run too.
+                    self.helpers = None;
+                    emit(TrainEvent::HelpersStopped {
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+        let step = shares::share_step(
+            model,
+            &self.loss_fn,
+            &self.train,
+            &indices,
+            1.0,
+            &self.train_device,
+        );
+        self.sums.add(step.predicted, step.labels, step.mean_loss);
+        Ok(step.grads)
     }
 
     async fn end_epoch(

@@ -18,6 +18,7 @@ fn time(
         batch_size,
         &data,
         Backend::cpu().device,
+        None,
         &StopHandle::default(),
         || std::future::ready(()),
     ))
@@ -72,6 +73,7 @@ fn the_faster_backend_wins_and_timings_match_only_their_own_model() {
         adapter: "google swiftshader".to_string(),
         model: spec.to_text(),
         batch_size: 32,
+        cpu_workers: 1,
         cpu,
         webgpu: slow_gpu,
     };
@@ -84,15 +86,19 @@ fn the_faster_backend_wins_and_timings_match_only_their_own_model() {
         ..timings.clone()
     };
     assert_eq!(fast_gpu.faster(), BackendKind::Wgpu);
-    assert!(timings.matches("google swiftshader", &spec, 32));
-    assert!(!timings.matches("nvidia", &spec, 32), "another adapter");
+    assert!(timings.matches("google swiftshader", &spec, 32, 1));
+    assert!(!timings.matches("nvidia", &spec, 32, 1), "another adapter");
     assert!(
-        !timings.matches("google swiftshader", &spec, 128),
+        !timings.matches("google swiftshader", &spec, 128, 1),
         "another batch size"
+    );
+    assert!(
+        !timings.matches("google swiftshader", &spec, 32, 2),
+        "the CPU on another number of workers"
     );
     let other = ModelSpec::preset("cnn-64").unwrap();
     assert!(
-        !timings.matches("google swiftshader", &other, 32),
+        !timings.matches("google swiftshader", &other, 32, 1),
         "another model"
     );
     assert!(
@@ -113,6 +119,7 @@ fn a_cancelled_timing_stops_after_its_first_step() {
         32,
         &data,
         Backend::cpu().device,
+        None,
         &cancel,
         || std::future::ready(()),
     ))

@@ -232,6 +232,7 @@ fn write_seeds() {
         adapter: "google swiftshader".into(),
         model: ModelSpec::preset("cnn").unwrap().to_text(),
         batch_size: 32,
+        cpu_workers: 2,
         cpu: step(479.0),
         webgpu: step(20.3),
     };
@@ -239,6 +240,7 @@ fn write_seeds() {
         spec: ModelSpec::preset("cnn").unwrap(),
         batch_size: 32,
         backend: BackendChoice::Auto,
+        cpu_workers: 2,
         timings: None,
     };
     let requests = [
@@ -255,6 +257,7 @@ fn write_seeds() {
                 config,
                 train_limit: Some(6000),
                 backend: BackendChoice::Auto,
+                cpu_workers: 2,
                 timings: Some(Box::new(timings.clone())),
                 resume: None,
                 watch: vec![0, 23, 28],

@@ -139,3 +139,16 @@ pub async fn choose_backend(choice: BackendChoice) -> Backend {
         }
     }
 }
+
+/// The most workers a CPU run uses, the training worker included: past this, the shares of
+/// the lab's batches get too small to pay for their messages.
+pub const MAX_CPU_WORKERS: usize = 8;
+
+/// The cores the browser reports (`navigator.hardwareConcurrency`, in a window or a worker);
+/// 1 where it does not say.
+pub fn cores() -> usize {
+    get(&js_sys::global(), "navigator")
+        .and_then(|navigator| get(&navigator, "hardwareConcurrency"))
+        .and_then(|cores| cores.as_f64())
+        .map_or(1, |cores| cores as usize)
+}

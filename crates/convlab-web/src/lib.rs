@@ -22,7 +22,14 @@ pub fn start() {
     console_error_panic_hook::set_once();
     let global = js_sys::global();
     if let Some(scope) = global.dyn_ref::<web_sys::DedicatedWorkerGlobalScope>() {
-        worker::start(scope.clone());
+        // `worker.js` marks the training worker's helpers.
+        let helper = js_sys::Reflect::get(&global, &"convlabHelper".into())
+            .is_ok_and(|flag| flag.is_truthy());
+        if helper {
+            worker::helper::start(scope.clone());
+        } else {
+            worker::start(scope.clone());
+        }
     } else if global.dyn_ref::<web_sys::Window>().is_some() && page_has_ui() {
         ui::start();
     }

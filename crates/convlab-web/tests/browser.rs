@@ -129,6 +129,7 @@ fn messages_round_trip_through_js_values() {
         },
         train_limit: Some(500),
         backend: BackendChoice::Webgpu,
+        cpu_workers: 1,
         timings: None,
         resume: None,
         watch: Vec::new(),
@@ -197,6 +198,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         },
         train_limit: Some(64),
         backend: BackendChoice::Webgpu,
+        cpu_workers: 1,
         timings: None,
         resume: None,
         // 5000 is past the fixture's test set: left out.
@@ -363,6 +365,7 @@ async fn worker_session_trains_stops_and_shows_feature_maps() {
         },
         train_limit: Some(256),
         backend: BackendChoice::Cpu,
+        cpu_workers: 1,
         timings: None,
         resume: None,
         watch: Vec::new(),
@@ -401,6 +404,7 @@ async fn worker_session_refuses_bad_requests() {
         config: TrainConfig::default(),
         train_limit: None,
         backend: BackendChoice::Cpu,
+        cpu_workers: 1,
         timings: None,
         resume: None,
         watch: Vec::new(),
@@ -437,6 +441,7 @@ async fn worker_session_refuses_bad_requests() {
         config: TrainConfig::default(),
         train_limit: None,
         backend: BackendChoice::Cpu,
+        cpu_workers: 1,
         timings: None,
         resume: None,
         watch: Vec::new(),
@@ -493,6 +498,7 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
         },
         train_limit: Some(48),
         backend: BackendChoice::Webgpu,
+        cpu_workers: 1,
         timings: None,
         resume: None,
         watch: Vec::new(),
@@ -521,6 +527,7 @@ async fn a_warm_up_readies_the_first_step_and_leaves_the_run_unchanged() {
         spec,
         batch_size: 16,
         backend: BackendChoice::Webgpu,
+        cpu_workers: 1,
         timings: None,
     };
     let mut replies = Vec::new();
@@ -576,6 +583,7 @@ async fn the_automatic_choice_trains_on_the_backend_it_timed_faster() {
         spec: spec.clone(),
         batch_size: 32,
         backend: BackendChoice::Auto,
+        cpu_workers: 1,
         timings: None,
     };
     let mut replies = Vec::new();
@@ -619,6 +627,7 @@ async fn the_automatic_choice_trains_on_the_backend_it_timed_faster() {
         },
         train_limit: Some(64),
         backend: BackendChoice::Auto,
+        cpu_workers: 1,
         timings: Some(timings.clone()),
         resume: None,
         watch: Vec::new(),

@@ -3,13 +3,16 @@
 //! through serde-wasm-bindgen (structured clone), never as hand-written JSON.
 //!
 //! `requests`: what the page asks ([`ToWorker`]); `replies`: what the worker answers
-//! ([`FromWorker`]) and which request a reply belongs to; `wire`: the byte encodings that keep
-//! bulk data (activations, kernels) one typed array on the way.
+//! ([`FromWorker`]) and which request a reply belongs to; `helpers`: between the training
+//! worker and its helper workers on further cores; `wire`: the byte encodings that keep bulk
+//! data (activations, kernels) one typed array on the way.
 
+mod helpers;
 mod replies;
 mod requests;
 mod wire;
 
+pub use helpers::{FromHelper, ShareRequest};
 pub use replies::{FileProgress, FromWorker, RequestKind, TestResult};
 pub use requests::{BackendChoice, Destination, Fault, ToWorker, TrainRequest, WarmUp};
 

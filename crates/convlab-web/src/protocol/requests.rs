@@ -65,9 +65,13 @@ pub struct TrainRequest {
     /// Train on the first this-many training images only (for quick experiments).
     pub train_limit: Option<usize>,
     pub backend: BackendChoice,
+    /// Workers that share each batch when the CPU trains (the training worker and its
+    /// helpers, one per core), as the page resolved the student's setting.
+    #[serde(default = "one_worker")]
+    pub cpu_workers: usize,
     /// What an earlier timing found for this model on this browser ([`BackendChoice::Auto`]
     /// only): the worker trains on the faster without timing again when they are for its
-    /// adapter, model and batch size.
+    /// adapter, model, batch size and CPU workers.
     #[serde(default)]
     pub timings: Option<Box<BackendTimings>>,
     /// Carry on from this checkpoint of the same run (after a lost GPU or worker).
@@ -87,17 +91,26 @@ pub struct WarmUp {
     pub spec: ModelSpec,
     pub batch_size: usize,
     pub backend: BackendChoice,
+    /// As in [`TrainRequest::cpu_workers`]: the warm-up starts the helpers too.
+    #[serde(default = "one_worker")]
+    pub cpu_workers: usize,
     #[serde(default)]
     pub timings: Option<Box<BackendTimings>>,
 }
 
+/// Requests from before the CPU trained on several workers trained on one.
+fn one_worker() -> usize {
+    1
+}
+
 impl WarmUp {
-    /// Whether `other` prepares the same model, batch size and backend choice (timings that
-    /// arrived since do not make a new warm-up).
+    /// Whether `other` prepares the same model, batch size, backend choice and CPU workers
+    /// (timings that arrived since do not make a new warm-up).
     pub fn prepares_same(&self, other: &WarmUp) -> bool {
         self.spec == other.spec
             && self.batch_size == other.batch_size
             && self.backend == other.backend
+            && self.cpu_workers == other.cpu_workers
     }
 }
 

@@ -119,7 +119,7 @@ impl App {
         } else {
             "Starting…".to_string()
         };
-        let (backend, timings) = self.backend_request(&settings, &spec);
+        let request = self.backend_request(&settings, &spec);
         self.versions.charts += 1;
         vec![
             Effect::Post(HostEvent::TrainingStarted {
@@ -133,8 +133,9 @@ impl App {
                 spec,
                 config: settings.train_config(),
                 train_limit: Some(settings.train_limit),
-                backend,
-                timings,
+                backend: request.backend,
+                cpu_workers: request.cpu_workers,
+                timings: request.timings,
                 resume: None,
                 watch,
             })),

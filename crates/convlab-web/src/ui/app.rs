@@ -112,6 +112,8 @@ pub struct App {
     pub warm: Warm,
     /// This browser's adapter and the backends' timings, for the automatic choice.
     pub timings: TimingMemory,
+    /// The cores the browser reports: how many CPU workers "one per core" means.
+    pub cores: usize,
 }
 
 /// What the page starts from: the stored state and runs, and the URL's query.
@@ -123,6 +125,8 @@ pub struct Boot {
     pub runs: Vec<RunRecord>,
     /// The backends' timings remembered from earlier visits.
     pub timings: Vec<BackendTimings>,
+    /// The cores the browser reports.
+    pub cores: usize,
     pub problems: Vec<String>,
 }
 
@@ -217,6 +221,7 @@ impl App {
             test_faults,
             warm: Warm::default(),
             timings: TimingMemory::new(boot.timings),
+            cores: boot.cores,
         }
     }
 

@@ -152,6 +152,7 @@ fn try_start() -> Result<(), WebError> {
         load_state: storage::load_state,
         runs,
         timings: storage::load_timings(),
+        cores: crate::gpu::cores(),
         problems: history_problem.into_iter().collect(),
     });
     let webgpu = app.worker_may_use_webgpu();

@@ -130,13 +130,13 @@ impl App {
             .truncate(self.checkpoint.as_ref().map_or(0, |c| c.epochs_done));
         self.versions.charts += 1;
         self.train_status = format!("{}…", capitalized(&note));
-        let (backend, timings) = requested;
         let request = ToWorker::Train(TrainRequest {
             spec: run.spec.clone(),
             config: run.settings.train_config(),
             train_limit: Some(run.settings.train_limit),
-            backend,
-            timings,
+            backend: requested.backend,
+            cpu_workers: requested.cpu_workers,
+            timings: requested.timings,
             resume: self.checkpoint.clone(),
             watch: run.watch.clone(),
         });

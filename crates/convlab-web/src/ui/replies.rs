@@ -298,6 +298,12 @@ impl App {
                 run.log += &format!("Resumed after epoch {epoch} on {}\n", run.backend);
                 Vec::new()
             }
+            TrainEvent::HelpersStopped { message } => {
+                run.log += &format!(
+                    "The workers on other cores stopped ({message}); training goes on in one worker\n"
+                );
+                Vec::new()
+            }
         }
     }
 

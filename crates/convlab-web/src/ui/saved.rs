@@ -28,6 +28,8 @@ pub struct Settings {
     /// Settings saved before the choice was automatic held the "Use WebGPU" checkbox.
     #[serde(alias = "prefer_webgpu")]
     pub backend: BackendChoice,
+    /// Workers that share each batch on the CPU; `None`: one per core.
+    pub cpu_workers: Option<usize>,
     pub stop_at_loss_on: bool,
     pub stop_at_loss: f32,
     pub early_stopping_on: bool,
@@ -48,6 +50,7 @@ impl Default for Settings {
             validation_split: 0.0,
             train_limit: 60_000,
             backend: BackendChoice::Auto,
+            cpu_workers: None,
             stop_at_loss_on: false,
             stop_at_loss: convlab_core::train::DEFAULT_LOSS_THRESHOLD,
             early_stopping_on: false,
@@ -64,6 +67,14 @@ impl Settings {
     pub fn check(&self) -> Result<(), String> {
         if self.train_limit == 0 {
             return Err("Training images: use at least 1".to_string());
+        }
+        if let Some(workers) = self.cpu_workers {
+            let most = crate::gpu::MAX_CPU_WORKERS;
+            if !(1..=most).contains(&workers) {
+                return Err(format!(
+                    "CPU workers: use 1 to {most}, or automatic (one per core)"
+                ));
+            }
         }
         self.train_config()
             .validate(self.train_limit)

@@ -16,7 +16,7 @@ mod embedding;
 pub use embedding::{embedding, Embedding, HIDEABLE, LOCKABLE, PANELS};
 
 /// Parameters that describe the experiment; a share link writes all of them.
-pub const EXPERIMENT_PARAMS: [&str; 12] = [
+pub const EXPERIMENT_PARAMS: [&str; 13] = [
     "preset",
     "layers",
     "epochs",
@@ -29,6 +29,7 @@ pub const EXPERIMENT_PARAMS: [&str; 12] = [
     "webgpu",
     "stop_at_loss",
     "early_stopping",
+    "workers",
 ];
 
 /// Parameters that shape an embedded lab rather than the experiment.
@@ -71,6 +72,19 @@ fn switch(name: &str, value: &str) -> Result<bool, String> {
         _ => Err(format!(
             "URL parameter {name}='{value}' is not on or off (use 1 or 0)"
         )),
+    }
+}
+
+/// `workers=auto` (one per core) or a number of CPU workers (checked with the settings).
+fn cpu_workers(value: &str) -> Result<Option<usize>, String> {
+    match value.trim() {
+        "auto" => Ok(None),
+        number => number.parse().map(Some).map_err(|_| {
+            format!(
+                "URL parameter workers='{}' is not auto or a number of CPU workers",
+                quoted(value)
+            )
+        }),
     }
 }
 
@@ -204,6 +218,7 @@ pub fn apply_experiment(pairs: &[(String, String)], state: &mut SavedState) -> V
                     BackendChoice::Cpu
                 }
             }),
+            "workers" => cpu_workers(value).map(|v| s.cpu_workers = v),
             "stop_at_loss" if value == "off" => {
                 s.stop_at_loss_on = false;
                 Ok(())
@@ -310,6 +325,11 @@ pub fn share_query(state: &SavedState, data: Option<&str>) -> String {
         } else {
             "off".to_string()
         },
+    ));
+    pairs.push((
+        "workers",
+        s.cpu_workers
+            .map_or_else(|| "auto".to_string(), |n| n.to_string()),
     ));
     if let Some(data) = data {
         pairs.push(("data", data.to_string()));

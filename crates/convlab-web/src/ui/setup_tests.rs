@@ -22,6 +22,7 @@ fn a_shared_experiment_restores_exactly() {
         validation_split: 0.1,
         train_limit: 6000,
         backend: BackendChoice::Cpu,
+        cpu_workers: Some(3),
         stop_at_loss_on: true,
         stop_at_loss: 0.25,
         early_stopping_on: true,

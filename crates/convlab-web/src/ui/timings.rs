@@ -26,47 +26,79 @@ impl TimingMemory {
         }
     }
 
-    /// The timings for `spec` at `batch_size` on this browser's adapter, if any were made.
-    pub fn for_model(&self, spec: &ModelSpec, batch_size: usize) -> Option<&BackendTimings> {
+    /// The timings for `spec` at `batch_size`, with the CPU on `cpu_workers` workers, on this
+    /// browser's adapter, if any were made.
+    pub fn for_model(
+        &self,
+        spec: &ModelSpec,
+        batch_size: usize,
+        cpu_workers: usize,
+    ) -> Option<&BackendTimings> {
         let adapter = self.adapter.as_ref()?.as_deref()?;
         self.remembered
             .iter()
             .rev()
-            .find(|t| t.matches(adapter, spec, batch_size))
+            .find(|t| t.matches(adapter, spec, batch_size, cpu_workers))
     }
 
-    /// Keeps `timings`, in place of older ones for the same adapter, model and batch size.
+    /// Keeps `timings`, in place of older ones for the same adapter, model, batch size and
+    /// CPU workers.
     pub fn remember(&mut self, timings: BackendTimings) {
-        self.remembered.retain(|t| {
-            (&t.adapter, &t.model, t.batch_size)
-                != (&timings.adapter, &timings.model, timings.batch_size)
-        });
+        let key = |t: &BackendTimings| {
+            (
+                t.adapter.clone(),
+                t.model.clone(),
+                t.batch_size,
+                t.cpu_workers,
+            )
+        };
+        let new = key(&timings);
+        self.remembered.retain(|t| key(t) != new);
         self.remembered.push(timings);
         let excess = self.remembered.len().saturating_sub(MAX_REMEMBERED);
         self.remembered.drain(..excess);
     }
 }
 
+/// Where a Train or warm-up asks to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendRequest {
+    pub backend: BackendChoice,
+    /// Workers that share the batches on the CPU (the setting resolved: one per core).
+    pub cpu_workers: usize,
+    /// What this browser remembers of timing the model, for the automatic choice.
+    pub timings: Option<Box<BackendTimings>>,
+}
+
 impl App {
     /// What a Train or warm-up of `spec` with `settings` asks for: the student's choice (the
-    /// CPU once the GPU was lost), and with the automatic one the timings this browser
-    /// remembers for the model, so that the worker does not time it again.
-    pub fn backend_request(
-        &self,
-        settings: &Settings,
-        spec: &ModelSpec,
-    ) -> (BackendChoice, Option<Box<BackendTimings>>) {
+    /// CPU once the GPU was lost), the CPU workers, and with the automatic choice the
+    /// timings this browser remembers for the model, so that the worker does not time it
+    /// again.
+    pub fn backend_request(&self, settings: &Settings, spec: &ModelSpec) -> BackendRequest {
+        let cpu_workers = settings
+            .cpu_workers
+            .unwrap_or(self.cores)
+            .clamp(1, crate::gpu::MAX_CPU_WORKERS);
         if self.gpu_lost.is_some() {
-            return (BackendChoice::Cpu, None);
+            return BackendRequest {
+                backend: BackendChoice::Cpu,
+                cpu_workers,
+                timings: None,
+            };
         }
         let timings = match settings.backend {
             BackendChoice::Auto => self
                 .timings
-                .for_model(spec, settings.batch_size)
+                .for_model(spec, settings.batch_size, cpu_workers)
                 .map(|t| Box::new(t.clone())),
             _ => None,
         };
-        (settings.backend, timings)
+        BackendRequest {
+            backend: settings.backend,
+            cpu_workers,
+            timings,
+        }
     }
 
     /// Whether the worker will run the WebGPU module (it is chosen when it starts).
@@ -77,7 +109,8 @@ impl App {
     /// Whether a request with `settings` will time both backends before it trains.
     pub fn will_time_backends(&self, settings: &Settings, spec: &ModelSpec) -> bool {
         let adapter = matches!(self.timings.adapter, Some(Some(_)));
-        adapter && self.backend_request(settings, spec) == (BackendChoice::Auto, None)
+        let request = self.backend_request(settings, spec);
+        adapter && request.backend == BackendChoice::Auto && request.timings.is_none()
     }
 
     /// Keeps the timings the worker just made, here and in local storage.
@@ -110,35 +143,45 @@ mod tests {
             adapter: adapter.to_string(),
             model: ModelSpec::preset(preset).unwrap().to_text(),
             batch_size,
+            cpu_workers: 2,
             cpu: step(cpu),
             webgpu: step(20.0),
         }
     }
 
     #[test]
-    fn timings_are_found_for_their_adapter_model_and_batch_only() {
+    fn timings_are_found_for_their_adapter_model_batch_and_workers_only() {
         let cnn = ModelSpec::preset("cnn").unwrap();
         let mut memory = TimingMemory::new(vec![timings("swiftshader", "cnn", 32, 479.0)]);
         assert_eq!(
-            memory.for_model(&cnn, 32),
+            memory.for_model(&cnn, 32, 2),
             None,
             "the adapter is not known yet"
         );
         memory.adapter = Some(Some("swiftshader".to_string()));
         assert_eq!(
-            memory.for_model(&cnn, 32).unwrap().cpu.samples_per_second,
+            memory
+                .for_model(&cnn, 32, 2)
+                .unwrap()
+                .cpu
+                .samples_per_second,
             479.0
         );
-        assert_eq!(memory.for_model(&cnn, 128), None);
+        assert_eq!(memory.for_model(&cnn, 128, 2), None);
         assert_eq!(
-            memory.for_model(&ModelSpec::preset("dnn").unwrap(), 32),
+            memory.for_model(&cnn, 32, 4),
+            None,
+            "the CPU timed on another number of workers"
+        );
+        assert_eq!(
+            memory.for_model(&ModelSpec::preset("dnn").unwrap(), 32, 2),
             None
         );
         memory.adapter = Some(Some("nvidia".to_string()));
-        assert_eq!(memory.for_model(&cnn, 32), None);
+        assert_eq!(memory.for_model(&cnn, 32, 2), None);
         memory.adapter = Some(None);
         assert_eq!(
-            memory.for_model(&cnn, 32),
+            memory.for_model(&cnn, 32, 2),
             None,
             "no adapter, nothing to choose"
         );

@@ -11,12 +11,13 @@ impl App {
         if self.phase != Phase::Idle || !self.enabled(super::Control::Train) {
             return None;
         }
-        let (backend, timings) = self.backend_request(&self.state.settings, &self.state.spec);
+        let request = self.backend_request(&self.state.settings, &self.state.spec);
         Some(WarmUp {
             spec: self.state.spec.clone(),
             batch_size: self.state.settings.batch_size,
-            backend,
-            timings,
+            backend: request.backend,
+            cpu_workers: request.cpu_workers,
+            timings: request.timings,
         })
     }
 

@@ -5,8 +5,11 @@
 //! module is the transport: the message loop, the queue, the stop slot and the yield to the
 //! event loop between batches.
 
+pub mod helper;
+mod helpers;
 mod session;
 
+pub use helpers::HelperPool;
 pub use session::{Session, SessionError};
 
 use crate::protocol::{Fault, FromWorker, RequestKind, ToWorker};

@@ -10,7 +10,9 @@ use convlab_core::{
     ModelHeader, ModelSpec, Sequential, SpecError, TrainError,
 };
 
-use super::StopSlot;
+use super::{HelperPool, StopSlot};
+use crate::protocol::BackendChoice;
+use convlab_core::HelperError;
 
 mod choice;
 mod inspect;
@@ -79,6 +81,8 @@ pub struct Session {
     backend: Option<Backend>,
     trained: Option<TrainedModel>,
     stop: StopSlot,
+    /// The helper workers of the last CPU run on several workers, kept for the next.
+    helpers: Option<HelperPool>,
 }
 
 type Emit<'a> = &'a mut dyn FnMut(FromWorker);
@@ -105,6 +109,31 @@ impl Session {
                 None => emit(failure(kind, &error)),
             }
         }
+    }
+
+    /// Helper workers for a run on `cpu_workers` workers (this one included) with `backend`:
+    /// none on one worker or when WebGPU is forced; those of the last run when there are as
+    /// many and none failed; otherwise fresh ones. A failure to start them is the reason the
+    /// run trains on one worker.
+    async fn helpers_for(
+        &mut self,
+        backend: BackendChoice,
+        cpu_workers: usize,
+    ) -> Result<Option<HelperPool>, HelperError> {
+        let wanted = cpu_workers.clamp(1, crate::gpu::MAX_CPU_WORKERS) - 1;
+        if wanted == 0 || backend == BackendChoice::Webgpu {
+            return Ok(None);
+        }
+        if let Some(pool) = &self.helpers {
+            if pool.len() == wanted && !pool.is_broken() {
+                return Ok(Some(pool.clone()));
+            }
+        }
+        // The old helpers end once the last run's trainer has let go of them too.
+        self.helpers = None;
+        let pool = HelperPool::start(wanted).await?;
+        self.helpers = Some(pool.clone());
+        Ok(Some(pool))
     }
 
     /// Whether a failure on WebGPU means the device is gone: its `lost` promise settled (the

@@ -43,6 +43,8 @@ pub(super) fn boot(query: &str) -> Boot {
         load_state: fresh,
         runs: Vec::new(),
         timings: Vec::new(),
+        // This machine's; "one per core" then means two CPU workers.
+        cores: 2,
         problems: Vec::new(),
     }
 }

@@ -37,6 +37,7 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
         spec: ModelSpec::preset("cnn").unwrap(),
         batch_size: settings.batch_size,
         backend: settings.backend,
+        cpu_workers: 2,
         timings: None,
     };
     assert_eq!(warm_ups(&effects), [&first]);
@@ -160,6 +161,7 @@ fn timings(cpu: f64, webgpu: f64) -> BackendTimings {
         adapter: "google swiftshader".into(),
         model: ModelSpec::preset("cnn").unwrap().to_text(),
         batch_size: 32,
+        cpu_workers: 2,
         cpu: step(cpu),
         webgpu: step(webgpu),
     }

@@ -22,6 +22,7 @@ struct Form {
     validation_split: HtmlInputElement,
     train_limit: HtmlInputElement,
     backend: HtmlSelectElement,
+    cpu_workers: HtmlSelectElement,
     stop_at_loss_on: HtmlInputElement,
     stop_at_loss: HtmlInputElement,
     early_stopping_on: HtmlInputElement,
@@ -49,6 +50,7 @@ impl Form {
             validation_split: bind(PANEL, "validation-split")?,
             train_limit: bind(PANEL, "train-limit")?,
             backend: bind(PANEL, "backend-choice")?,
+            cpu_workers: bind(PANEL, "cpu-workers")?,
             stop_at_loss_on: bind(PANEL, "stop-at-loss-on")?,
             stop_at_loss: bind(PANEL, "stop-at-loss")?,
             early_stopping_on: bind(PANEL, "es-on")?,
@@ -73,6 +75,8 @@ impl Form {
             )?,
             train_limit: number(&self.train_limit, "Training images", "train_images")?,
             backend: BackendChoice::from_name(&self.backend.value()).unwrap_or_default(),
+            // "auto", or one of the numbers offered.
+            cpu_workers: self.cpu_workers.value().parse().ok(),
             stop_at_loss_on: self.stop_at_loss_on.checked(),
             stop_at_loss: number(&self.stop_at_loss, "Loss threshold", "stop_at_loss")?,
             early_stopping_on: self.early_stopping_on.checked(),
@@ -94,6 +98,10 @@ impl Form {
             .set_value(&s.validation_split.to_string());
         self.train_limit.set_value(&s.train_limit.to_string());
         self.backend.set_value(s.backend.name());
+        self.cpu_workers.set_value(
+            &s.cpu_workers
+                .map_or_else(|| "auto".to_string(), |n| n.to_string()),
+        );
         self.stop_at_loss_on.set_checked(s.stop_at_loss_on);
         self.stop_at_loss.set_value(&s.stop_at_loss.to_string());
         self.early_stopping_on.set_checked(s.early_stopping_on);

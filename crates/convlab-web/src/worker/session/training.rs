@@ -30,12 +30,14 @@ impl Session {
         let started = js_sys::Date::now();
         let cancel = StopHandle::default();
         self.stop.set_warm_up(Some(cancel.clone()));
+        let helpers = self.helpers_for(warm_up.backend, warm_up.cpu_workers).await;
         let chosen = self
             .choose(
                 warm_up.backend,
                 warm_up.timings.clone(),
                 &warm_up.spec,
                 warm_up.batch_size,
+                helpers,
                 &cancel,
             )
             .await;
@@ -47,8 +49,12 @@ impl Session {
         let backend = chosen.backend;
         self.backend = Some(backend.clone());
         if chosen.timings.is_none() {
-            // Timing ran every step's kernels already; otherwise one step does.
+            // Timing ran every step's kernels already; otherwise one step does (and gets the
+            // helpers' replicas ready).
             let mut trainer = Trainer::new(&warm_up.spec, config, data, backend.device.clone())?;
+            if let Some(pool) = &chosen.helpers {
+                trainer.use_helpers(pool.for_run(&warm_up.spec));
+            }
             run_pausing(&mut trainer, None, &mut |_| {}, yield_to_event_loop).await?;
         }
         Ok(Some(FromWorker::WarmedUp {
@@ -70,11 +76,12 @@ impl Session {
             config,
             train_limit,
             backend,
+            cpu_workers,
             timings,
             resume,
             watch,
         } = run;
-        let (Some(train), Some(test)) = (&self.train, &self.test) else {
+        let (Some(train), true) = (&self.train, self.test.is_some()) else {
             return Err(SessionError::NoData);
         };
         let data = match train_limit {
@@ -87,9 +94,11 @@ impl Session {
         // Made before the trainer exists, so that a Stop while the backends are timed counts.
         let stop = StopHandle::default();
         self.stop.set(Some(stop.clone()));
+        let helpers = self.helpers_for(backend, cpu_workers).await;
         let chosen = self
-            .choose(backend, timings, &spec, config.batch_size, &stop)
+            .choose(backend, timings, &spec, config.batch_size, helpers, &stop)
             .await?;
+        let test = self.test.as_ref().ok_or(SessionError::NoData)?;
         let backend = chosen.backend;
         emit(FromWorker::Backend {
             kind: backend.kind,
@@ -104,6 +113,9 @@ impl Session {
             None => Trainer::new(&spec, config, data, backend.device.clone())?,
         };
         trainer.emit_checkpoints();
+        if let Some(pool) = &chosen.helpers {
+            trainer.use_helpers(pool.for_run(&spec));
+        }
         // Images past the test set's end (another dataset's choice) are left out.
         let watch: Vec<usize> = watch.into_iter().filter(|&i| i < test.len()).collect();
         trainer.watch(test.select(&watch));

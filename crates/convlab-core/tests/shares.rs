@@ -1,0 +1,210 @@
+//! Data-parallel steps: a batch shared among replicas trains the same model as one worker,
+//! and a helper that fails hands its work back without spoiling the run.
+
+mod common;
+
+use convlab_core::{
+    block_on, Backend, GradientHelpers, HelperError, LocalHelpers, ModelSpec, ShareJob,
+    SharesFuture, TrainConfig, TrainEvent, Trainer,
+};
+
+/// 289 images at batch 32: nine full batches and a last one of a single image, which is not
+/// split.
+const IMAGES: usize = 289;
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        epochs: 2,
+        batch_size: 32,
+        report_every: 4,
+        seed: 7,
+        ..TrainConfig::default()
+    }
+}
+
+/// burn seeds a device's generator for the whole process: a model built on another test's
+/// thread between a trainer's seeding and its model would change its starting weights.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The run's events and its final weights, with `helpers` if given.
+fn train(
+    spec: &ModelSpec,
+    helpers: impl FnOnce() -> Option<Box<dyn GradientHelpers>>,
+) -> (Vec<TrainEvent>, Vec<u8>) {
+    let _one = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = common::fixture_train().take(IMAGES);
+    let mut trainer = Trainer::new(spec, config(), data, Backend::cpu().device).unwrap();
+    if let Some(helpers) = helpers() {
+        trainer.use_helpers(helpers);
+    }
+    let mut events = Vec::new();
+    block_on(convlab_core::run(&mut trainer, None, &mut |e| {
+        events.push(e)
+    }))
+    .unwrap();
+    let weights = block_on(trainer.checkpoint()).unwrap().weights;
+    (events, weights)
+}
+
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn largest_difference(a: &[u8], b: &[u8]) -> f32 {
+    let (a, b) = (floats(a), floats(b));
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn epochs(events: &[TrainEvent]) -> Vec<(f32, f32)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Epoch(m) => Some((m.loss, m.accuracy)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn assert_same_run(alone: &(Vec<TrainEvent>, Vec<u8>), shared: &(Vec<TrainEvent>, Vec<u8>)) {
+    let (alone_epochs, shared_epochs) = (epochs(&alone.0), epochs(&shared.0));
+    assert_eq!(alone_epochs.len(), 2);
+    for (a, s) in alone_epochs.iter().zip(&shared_epochs) {
+        assert!(
+            (a.0 - s.0).abs() < 1e-4,
+            "losses {alone_epochs:?} vs {shared_epochs:?}"
+        );
+        // The correct counts of 289 images, within one image for a near-tie.
+        assert!((a.1 - s.1).abs() <= 1.0 / IMAGES as f32 + 1e-6);
+    }
+    let difference = largest_difference(&alone.1, &shared.1);
+    assert!(
+        difference < 1e-4,
+        "the weights after two epochs differ by up to {difference}"
+    );
+}
+
+#[test]
+fn a_batch_shared_among_replicas_trains_the_same_model_as_one_worker() {
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let alone = train(&spec, || None);
+    let device = Backend::cpu().device;
+    for helpers in [1, 2] {
+        let shared = train(&spec, || {
+            Some(Box::new(
+                LocalHelpers::new(&spec, &device, helpers).unwrap(),
+            ))
+        });
+        assert_same_run(&alone, &shared);
+        assert!(
+            !shared
+                .0
+                .iter()
+                .any(|e| matches!(e, TrainEvent::HelpersStopped { .. })),
+            "no helper failed"
+        );
+    }
+    // The loss fell, so the comparison is of a run that learned.
+    let losses = epochs(&alone.0);
+    assert!(losses[1].0 < losses[0].0, "{losses:?}");
+}
+
+/// Helpers that answer the first `good` steps correctly, then fail as `failure` says.
+struct FailingHelpers {
+    inner: LocalHelpers,
+    good: usize,
+    failure: fn(Vec<ShareJob>) -> Result<Vec<f32>, HelperError>,
+    jobs: Vec<ShareJob>,
+}
+
+impl GradientHelpers for FailingHelpers {
+    fn count(&self) -> usize {
+        self.inner.count()
+    }
+
+    fn start(&mut self, jobs: Vec<ShareJob>) {
+        if self.good > 0 {
+            self.good -= 1;
+            self.inner.start(jobs);
+        } else {
+            self.jobs = jobs;
+        }
+    }
+
+    fn finish(&mut self) -> SharesFuture<'_> {
+        if self.jobs.is_empty() {
+            return self.inner.finish();
+        }
+        let jobs = std::mem::take(&mut self.jobs);
+        let failure = self.failure;
+        Box::pin(async move {
+            vec![failure(jobs).map(|gradients| convlab_core::ShareGradients {
+                gradients,
+                loss_sum: 0.0,
+                correct: 0.0,
+            })]
+        })
+    }
+}
+
+fn run_with_failing_helper(
+    failure: fn(Vec<ShareJob>) -> Result<Vec<f32>, HelperError>,
+) -> (Vec<TrainEvent>, Vec<u8>) {
+    let spec = ModelSpec::preset("cnn").unwrap();
+    train(&spec, || {
+        Some(Box::new(FailingHelpers {
+            inner: LocalHelpers::new(&spec, &Backend::cpu().device, 1).unwrap(),
+            good: 3,
+            failure,
+            jobs: Vec::new(),
+        }))
+    })
+}
+
+fn stopped_messages(events: &[TrainEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::HelpersStopped { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_helper_that_stops_hands_its_batch_back_and_the_run_carries_on_alone() {
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let alone = train(&spec, || None);
+    let failed = run_with_failing_helper(|_| {
+        Err(HelperError::Stopped {
+            helper: 0,
+            reason: "the worker's script failed to load".into(),
+        })
+    });
+    assert_eq!(
+        stopped_messages(&failed.0),
+        ["helper 0 stopped: the worker's script failed to load"],
+        "reported once: the trainer then trains alone"
+    );
+    assert_same_run(&alone, &failed);
+}
+
+#[test]
+fn gradients_of_the_wrong_length_are_refused_by_name() {
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let alone = train(&spec, || None);
+    let failed = run_with_failing_helper(|jobs| Ok(vec![0.0; jobs[0].weights.len() - 1]));
+    assert_eq!(
+        stopped_messages(&failed.0),
+        ["helper 0 sent 113385 gradients for a model of 113386 parameters"]
+    );
+    assert_same_run(&alone, &failed);
+}

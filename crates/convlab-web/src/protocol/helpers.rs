@@ -1,0 +1,96 @@
+//! Between the training worker and its helper workers (one per further core, CPU only): a
+//! share of a batch goes out with the weights to start from, its gradients come back.
+
+use super::{from_js, to_js};
+use crate::error::WebError;
+use convlab_core::checkpoint::{floats, to_bytes};
+use convlab_core::{Dataset, ModelSpec, ShareGradients, ShareJob};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use wasm_bindgen::JsValue;
+
+/// One share of a batch for a helper. Each carries the model and its weights, so a helper
+/// keeps nothing between steps but a replica to load them into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareRequest {
+    pub spec: ModelSpec,
+    /// Every parameter in visiting order, f32 little-endian.
+    #[serde(with = "serde_bytes")]
+    pub weights: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub images: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub labels: Vec<u8>,
+    pub scale: f32,
+}
+
+impl ShareRequest {
+    pub fn new(spec: &ModelSpec, job: &ShareJob) -> ShareRequest {
+        ShareRequest {
+            spec: spec.clone(),
+            weights: to_bytes(&job.weights),
+            images: job.examples.images.clone(),
+            labels: job.examples.labels.clone(),
+            scale: job.scale,
+        }
+    }
+
+    pub fn job(self) -> ShareJob {
+        ShareJob {
+            weights: Arc::new(floats(&self.weights)),
+            examples: Dataset {
+                images: self.images,
+                labels: self.labels,
+            },
+            scale: self.scale,
+        }
+    }
+
+    pub fn to_js(&self) -> Result<JsValue, WebError> {
+        to_js(self, "share request")
+    }
+
+    pub fn from_js(value: JsValue) -> Result<Self, WebError> {
+        from_js(value, "share request")
+    }
+}
+
+/// What a helper answers. `Crashed` has the shape `worker.js` posts when the worker's script
+/// or module fails, as it does for the training worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", content = "data", rename_all = "snake_case")]
+pub enum FromHelper {
+    /// Its module is running and it takes shares from now on.
+    Ready,
+    Gradients {
+        /// f32 little-endian, in visiting order.
+        #[serde(with = "serde_bytes")]
+        gradients: Vec<u8>,
+        loss_sum: f32,
+        correct: f32,
+    },
+    Failed {
+        message: String,
+    },
+    Crashed {
+        message: String,
+    },
+}
+
+impl FromHelper {
+    pub fn gradients(share: &ShareGradients) -> FromHelper {
+        FromHelper::Gradients {
+            gradients: to_bytes(&share.gradients),
+            loss_sum: share.loss_sum,
+            correct: share.correct,
+        }
+    }
+
+    pub fn to_js(&self) -> Result<JsValue, WebError> {
+        to_js(self, "helper reply")
+    }
+
+    pub fn from_js(value: JsValue) -> Result<Self, WebError> {
+        from_js(value, "helper reply")
+    }
+}

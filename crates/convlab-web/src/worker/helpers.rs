@@ -1,0 +1,229 @@
+//! The training worker's helpers: on the CPU backend, one more worker per further core, each
+//! computing a share of every batch's gradients (a browser gives each worker one thread; wasm
+//! threads would need a nightly toolchain). They run the same CPU module as the page, which
+//! `worker.js` keeps for them.
+
+use crate::protocol::{FromHelper, ShareRequest};
+use convlab_core::checkpoint::floats;
+use convlab_core::{
+    GradientHelpers, HelperError, ModelSpec, ShareGradients, ShareJob, SharesFuture,
+};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// The global where `worker.js` keeps the CPU module it was given.
+const CPU_MODULE: &str = "convlabCpuModule";
+
+/// One helper worker and the channel its replies arrive on.
+struct Helper {
+    worker: Worker,
+    replies: async_channel::Receiver<FromHelper>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+impl Helper {
+    fn spawn(script: &str, module: &JsValue) -> Result<Helper, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(script, &options).map_err(|e| format!("{e:?}"))?;
+        let (send, replies) = async_channel::unbounded();
+        let to_channel = send.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let reply = FromHelper::from_js(event.data()).unwrap_or_else(|e| FromHelper::Failed {
+                message: e.to_string(),
+            });
+            let _ = to_channel.try_send(reply);
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let detail = js_sys::Reflect::get(&event, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "its script failed (see the browser console)".to_string());
+            let _ = send.try_send(FromHelper::Crashed { message: detail });
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let first = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&first, &key.into(), value);
+        set("module", module)
+            .and_then(|_| set("helper", &true.into()))
+            .and_then(|_| worker.post_message(&first))
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(Helper {
+            worker,
+            replies,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// The next reply, as a share's result.
+    async fn receive(&self, index: usize) -> Result<ShareGradients, HelperError> {
+        match self.replies.recv().await {
+            Ok(FromHelper::Gradients {
+                gradients,
+                loss_sum,
+                correct,
+            }) => Ok(ShareGradients {
+                gradients: floats(&gradients),
+                loss_sum,
+                correct,
+            }),
+            Ok(FromHelper::Ready) => Err(HelperError::Failed {
+                helper: index,
+                message: "it answered a share by saying it is ready".to_string(),
+            }),
+            Ok(FromHelper::Failed { message }) => Err(HelperError::Failed {
+                helper: index,
+                message,
+            }),
+            Ok(FromHelper::Crashed { message }) => Err(HelperError::Stopped {
+                helper: index,
+                reason: message,
+            }),
+            Err(_) => Err(HelperError::Stopped {
+                helper: index,
+                reason: "its reply channel closed".to_string(),
+            }),
+        }
+    }
+}
+
+/// Running helper workers, kept by the session between runs and lent to each run's trainer.
+/// Once one fails, the pool is broken and the next run starts fresh ones.
+#[derive(Clone)]
+pub struct HelperPool {
+    helpers: Rc<Vec<Helper>>,
+    broken: Rc<Cell<bool>>,
+}
+
+impl HelperPool {
+    /// Starts `count` helpers on this worker's script and CPU module, and waits until each
+    /// runs its module.
+    pub async fn start(count: usize) -> Result<HelperPool, HelperError> {
+        let global = js_sys::global();
+        let module = js_sys::Reflect::get(&global, &CPU_MODULE.into())
+            .ok()
+            .filter(|m| m.is_object())
+            .ok_or_else(|| HelperError::Stopped {
+                helper: 0,
+                reason: "this worker was not given the CPU module to start helpers with"
+                    .to_string(),
+            })?;
+        let script = js_sys::Reflect::get(&global, &"location".into())
+            .and_then(|location| js_sys::Reflect::get(&location, &"href".into()))
+            .ok()
+            .and_then(|href| href.as_string())
+            .unwrap_or_else(|| "worker.js".to_string());
+        let mut helpers = Vec::with_capacity(count);
+        for helper in 0..count {
+            let spawned = Helper::spawn(&script, &module)
+                .map_err(|reason| HelperError::Stopped { helper, reason })?;
+            helpers.push(spawned);
+        }
+        for (helper, spawned) in helpers.iter().enumerate() {
+            match spawned.replies.recv().await {
+                Ok(FromHelper::Ready) => {}
+                Ok(FromHelper::Crashed { message } | FromHelper::Failed { message }) => {
+                    return Err(HelperError::Stopped {
+                        helper,
+                        reason: message,
+                    })
+                }
+                Ok(FromHelper::Gradients { .. }) | Err(_) => {
+                    return Err(HelperError::Stopped {
+                        helper,
+                        reason: "it did not start".to_string(),
+                    })
+                }
+            }
+        }
+        Ok(HelperPool {
+            helpers: Rc::new(helpers),
+            broken: Rc::default(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.helpers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.helpers.is_empty()
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+
+    /// The helpers for one run's trainer, on `spec`.
+    pub fn for_run(&self, spec: &ModelSpec) -> Box<dyn GradientHelpers> {
+        Box::new(RunHelpers {
+            pool: self.clone(),
+            spec: spec.clone(),
+            sent: Vec::new(),
+        })
+    }
+}
+
+/// The pool as one run's trainer uses it.
+struct RunHelpers {
+    pool: HelperPool,
+    spec: ModelSpec,
+    /// Whether each share of the current step was handed to its helper.
+    sent: Vec<Result<(), HelperError>>,
+}
+
+impl GradientHelpers for RunHelpers {
+    fn count(&self) -> usize {
+        self.pool.len()
+    }
+
+    fn start(&mut self, jobs: Vec<ShareJob>) {
+        self.sent = self
+            .pool
+            .helpers
+            .iter()
+            .zip(jobs)
+            .enumerate()
+            .map(|(helper, (worker, job))| {
+                ShareRequest::new(&self.spec, &job)
+                    .to_js()
+                    .map_err(|e| e.to_string())
+                    .and_then(|value| {
+                        worker
+                            .worker
+                            .post_message(&value)
+                            .map_err(|e| format!("{e:?}"))
+                    })
+                    .map_err(|message| HelperError::Failed { helper, message })
+            })
+            .collect();
+    }
+
+    fn finish(&mut self) -> SharesFuture<'_> {
+        Box::pin(async move {
+            let sent = std::mem::take(&mut self.sent);
+            let mut results = Vec::with_capacity(sent.len());
+            for (helper, sent) in sent.into_iter().enumerate() {
+                results.push(match sent {
+                    Ok(()) => self.pool.helpers[helper].receive(helper).await,
+                    Err(error) => Err(error),
+                });
+            }
+            if results.iter().any(Result::is_err) {
+                self.pool.broken.set(true);
+            }
+            results
+        })
+    }
+}
