@@ -2,7 +2,7 @@
 
     python3 bench/targets.py RESULTS_DIR
 
-RESULTS_DIR holds what scripts/bench.sh wrote: browser.md and memory.md (bench/browser/bench.mjs's tables),
+RESULTS_DIR holds what scripts/bench.sh wrote: browser.md, memory.md and workers.md (bench/browser/bench.mjs's tables),
 cpu.md (scripts/bench-cpu.sh's), gpu.md (scripts/bench-gpu.sh run's, where a GPU was found)
 and wasm-sizes.txt ("NAME BYTES GZIPPED" per module). Prints one Markdown table: each target,
 the figure from this run and whether it is met. Every ratio is computed within this run.
@@ -119,6 +119,27 @@ def gpu_targets(text):
     return found
 
 
+def workers_targets(text):
+    """The CPU backend on several workers against one, at batch 128 (issue 18 part 6)."""
+    found = []
+    table = [cells for cells in rows(text, r"\d+") if len(cells) >= 4]
+    # "1581 (1219, 1508)": the median, then each round's figure; ratios are per round.
+    ratios = lambda cell: [number(r.rstrip("×")) for r in cell.split(", ")]
+    for cells in table:
+        batch, workers = cells[0], cells[1]
+        if batch != "128" or not workers.isdigit() or workers == "1":
+            continue
+        per_round = ratios(cells[3])
+        if None in per_round:
+            continue
+        ceiling = [c for c in table if c[0] == batch and "separate pages" in c[1]]
+        note = (f"; {ceiling[0][1].split('(')[0].strip()}, the machine's ceiling: {ceiling[0][3]}"
+                if ceiling else "")
+        found.append((f"CPU on {workers} workers ≥ 1.6× one worker (batch {batch})",
+                      f"{cells[3]} (rounds){note}", verdict(min(per_round) >= 1.6)))
+    return found
+
+
 def size_targets(text):
     found = []
     for line in text.splitlines():
@@ -133,7 +154,7 @@ def main():
     results = Path(sys.argv[1])
     read = lambda name: (results / name).read_text() if (results / name).exists() else ""
     found = (browser_targets(read("browser.md") + read("memory.md")) + cpu_targets(read("cpu.md"))
-             + size_targets(read("wasm-sizes.txt")))
+             + workers_targets(read("workers.md")) + size_targets(read("wasm-sizes.txt")))
     gpu = read("gpu.md")
     found += gpu_targets(gpu) if gpu else [
         ("Real GPU: ≤ 1 s per epoch at batch 32", "no GPU on this machine", "not measured")]

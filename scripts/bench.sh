@@ -4,7 +4,7 @@
 #   scripts/bench.sh [RESULTS_DIR]      (default: bench-results/<date>; git-ignored)
 # Writes there: browser.md (convlab vs TensorFlow.js and jax-js in headless Chromium, batch 32
 # and 128), step-cost.md (each one's WebGPU calls per training step), choice.md (the automatic
-# backend choice's timings),
+# backend choice's timings), workers.md (the CPU backend on one worker and on one per core),
 # memory.md (the CPU paths' memory over 20 epochs), cpu.md (native convlab vs Keras and PyTorch), wasm-sizes.txt,
 # gpu.md (native burn-wgpu, only where nvidia-smi finds a GPU) and targets.md, which it prints.
 set -euo pipefail
@@ -22,6 +22,9 @@ node bench/browser/bench.mjs --count --batch 32,128 --samples 320 --epochs 3 \
 echo "== the automatic backend choice (each model's WebGPU and CPU timings, as the page makes them)"
 node bench/browser/bench.mjs --choice --batch 32,128 \
   > "$OUT/choice.md" 2>> "$OUT/browser.log" || echo "choice benchmark failed: see $OUT/browser.log"
+echo "== the CPU backend on one worker and on one per core (and separate pages, the ceiling)"
+node bench/browser/bench.mjs --workers "1,$(nproc)" --batch 32,128 --samples 4096 --epochs 2 --runs 2 \
+  > "$OUT/workers.md" 2>> "$OUT/browser.log" || echo "workers benchmark failed: see $OUT/browser.log"
 echo "== browser memory over 20 epochs (CPU paths)"
 node bench/browser/bench.mjs --only none --samples 320 --memory-epochs 20 \
   > "$OUT/memory.md" 2>> "$OUT/browser.log" || echo "memory benchmark failed: see $OUT/browser.log"

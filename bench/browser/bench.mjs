@@ -13,7 +13,8 @@
 // chose and how long the timing took (a fresh page each, the model on screen until it is done).
 // --workers 1,2 instead measures the CPU backend on each number of workers (the training
 // worker and its helpers sharing each batch): steady samples/s of the lab CNN and test accuracy,
-// a fresh page each, the counts alternated over --runs rounds.
+// a fresh page each, the counts alternated over --runs rounds; then, as the machine's ceiling,
+// as many separate browsers as the largest count, each training on one worker at once.
 // Needs `trunk build --release` (dist/) and `npm ci` here. See scripts/bench-browser.sh.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -308,27 +309,49 @@ async function convlabChoice(preset, batch) {
   }
 }
 
-/** The lab CNN on the CPU backend on `workers` workers at `batch`: steady samples/s (the
- * epochs after the first) and test accuracy. */
-async function convlabWorkers(workers, batch) {
+/** A page with the lab CNN on the CPU backend on `workers` workers at `batch`, its model
+ * warmed up and ready to train. */
+async function workersPage(workers, batch) {
   const b = await browser(false);
+  const page = await (await b.newContext()).newPage();
+  await page.goto(`${server.url}?data=/fixtures/&preset=cnn&backend=cpu&workers=${workers}`
+    + `&batch_size=${batch}&epochs=${EPOCHS}&train_images=${SAMPLES}`);
+  await page.waitForFunction(() => document.querySelector('#warm-status').textContent.startsWith('Ready to train on'), null, { timeout: 300_000 });
+  return { b, page };
+}
+
+/** Trains on a ready page: steady samples/s (the epochs after the first) and test accuracy. */
+async function trainWorkersPage(page) {
+  await page.click('#train');
+  await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
+  const seconds = (await page.getAttribute('#epoch-log', 'data-seconds')).split(',').map(Number);
+  const steady = seconds.slice(1);
+  return {
+    sps: (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0),
+    accuracy: Number((await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1]),
+    backend: (await page.locator('#backend').textContent()).replace('Backend: ', ''),
+  };
+}
+
+/** One run on `workers` workers at `batch`. */
+async function convlabWorkers(workers, batch) {
+  const { b, page } = await workersPage(workers, batch);
   try {
-    const page = await (await b.newContext()).newPage();
-    await page.goto(`${server.url}?data=/fixtures/&preset=cnn&backend=cpu&workers=${workers}`
-      + `&batch_size=${batch}&epochs=${EPOCHS}&train_images=${SAMPLES}`);
-    await page.waitForFunction(() => document.querySelector('#warm-status').textContent.startsWith('Ready to train on'), null, { timeout: 300_000 });
-    await page.click('#train');
-    await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
-    const seconds = (await page.getAttribute('#epoch-log', 'data-seconds')).split(',').map(Number);
-    const steady = seconds.slice(1);
-    return {
-      workers, batch,
-      sps: (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0),
-      accuracy: Number((await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1]),
-      backend: (await page.locator('#backend').textContent()).replace('Backend: ', ''),
-    };
+    return { workers, batch, ...(await trainWorkersPage(page)) };
   } finally {
     await b.close();
+  }
+}
+
+/** What this machine and browser allow: `pages` separate browsers, each training on one
+ * worker at the same time, their samples/s summed (no messages, no shared step). */
+async function independentPages(pages, batch) {
+  const opened = await Promise.all(Array.from({ length: pages }, () => workersPage(1, batch)));
+  try {
+    const runs = await Promise.all(opened.map(({ page }) => trainWorkersPage(page)));
+    return { pages, batch, sps: runs.reduce((a, r) => a + r.sps, 0), each: runs.map((r) => Math.round(r.sps)) };
+  } finally {
+    await Promise.all(opened.map(({ b }) => b.close()));
   }
 }
 
@@ -336,7 +359,9 @@ if (WORKERS) {
   const counts = WORKERS.split(',').map(Number);
   console.log(`machine: ${cpus().length} cores, ${cpus()[0].model}; load average before: ${loadavg()[0].toFixed(2)}`);
   console.log(`lab CNN on the CPU backend, ${SAMPLES} images, ${EPOCHS} epochs (samples/s of epochs 2-${EPOCHS}), ${RUNS} round(s), counts alternated\n`);
+  const most = Math.max(...counts);
   const results = [];
+  const ceilings = [];
   for (let run = 0; run < RUNS; run++) {
     for (const batch of BATCHES) {
       const order = run % 2 ? [...counts].reverse() : counts;
@@ -345,17 +370,29 @@ if (WORKERS) {
         console.error(JSON.stringify(r));
         results.push(r);
       }
+      if (most > 1) {
+        const c = await independentPages(most, batch);
+        console.error(JSON.stringify(c));
+        ceilings.push(c);
+      }
     }
   }
-  console.log('| batch | workers | samples/s (median of rounds) | vs 1 worker | test accuracy |');
+  // Ratios within a round only (this machine's speed drifts between rounds).
+  console.log('| batch | workers | samples/s (median of rounds) | vs 1 worker, each round | test accuracy |');
   console.log('|---|---|---|---|---|');
   for (const batch of BATCHES) {
     const of = (workers) => results.filter((r) => r.batch === batch && r.workers === workers);
-    const one = median(of(1).map((r) => r.sps));
+    const ones = of(1).map((r) => r.sps);
+    const perRound = (figures) => figures.map((sps, round) => (ones[round] ? `${(sps / ones[round]).toFixed(2)}×` : '–')).join(', ');
     for (const workers of counts) {
-      const sps = median(of(workers).map((r) => r.sps));
-      const ratio = one ? `${(sps / one).toFixed(2)}×` : '–';
-      console.log(`| ${batch} | ${workers} | ${sps.toFixed(0)} | ${ratio} | ${of(workers).map((r) => r.accuracy.toFixed(4)).join(', ')} |`);
+      const figures = of(workers).map((r) => r.sps);
+      console.log(`| ${batch} | ${workers} | ${median(figures).toFixed(0)} (${figures.map((f) => f.toFixed(0)).join(', ')}) | ${perRound(figures)} | ${of(workers).map((r) => r.accuracy.toFixed(4)).join(', ')} |`);
+    }
+    const ceiling = ceilings.filter((c) => c.batch === batch);
+    if (ceiling.length) {
+      const figures = ceiling.map((c) => c.sps);
+      const each = ceiling.map((c) => c.each.join(' + ')).join('; ');
+      console.log(`| ${batch} | ${most} separate pages, 1 worker each (the machine's ceiling: ${each}) | ${median(figures).toFixed(0)} (${figures.map((f) => f.toFixed(0)).join(', ')}) | ${perRound(figures)} | – |`);
     }
   }
   await server.close();

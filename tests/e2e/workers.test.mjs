@@ -49,3 +49,31 @@ test('on the CPU, a batch shared among workers trains the same model as one work
     assert.equal(await page.inputValue('#cpu-workers'), '2');
   });
 });
+
+test('a helper worker that is ended mid-run (no error, no answer) costs a wait, not the run: it carries on in one worker with the same figures', { timeout: 600_000 }, async () => {
+  await inBrowser('cpu-workers-helper-stopped', { webgpu: false }, async (page) => {
+    await page.goto(`${server.url}?data=fixtures/&test-faults&backend=cpu&workers=1&epochs=3&train_images=2048&batch_size=128&seed=5`);
+    await waitForText(page, '#data-status', '3,000 training and 1,000 test images');
+    const alone = await train(page);
+
+    await page.selectOption('#cpu-workers', '2');
+    await waitForText(page, '#warm-status', 'on 2 workers', 120_000);
+    await page.click('#train');
+    await waitForText(page, '#train-status', 'Epoch 1/3 · batch', 120_000);
+    assert.equal(await page.evaluate(() => window.convlabFault('stop_helper')), true);
+    await waitForText(page, '#test-result', 'Test loss', 300_000);
+    const log = await text(page, '#epoch-log');
+    assert.match(log, /The workers on other cores stopped \(helper 0 stopped: no answer within 10 s\); training goes on in one worker/);
+    const shared = await epochFigures(page);
+    assert.equal(shared.length, 3, log);
+    for (const [i, [loss]] of alone.epochs.entries()) {
+      assert.ok(Math.abs(loss - shared[i][0]) <= 2e-4, `epoch ${i + 1}: loss ${loss} alone, ${shared[i][0]} after the helper stopped`);
+    }
+
+    // The next run starts fresh helpers.
+    await page.click('#train');
+    await waitForText(page, '#test-result', 'Test loss', 300_000);
+    assert.match(await text(page, '#backend'), /on 2 workers/);
+    assert.doesNotMatch(await text(page, '#epoch-log'), /stopped \(helper/);
+  });
+});

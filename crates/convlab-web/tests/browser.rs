@@ -644,3 +644,48 @@ async fn the_automatic_choice_trains_on_the_backend_it_timed_faster() {
         "{replies:?}"
     );
 }
+
+/// CPU workers that cannot be started (here the session runs in a page, not in a worker that
+/// `worker.js` gave the CPU module) leave the run on one worker: the backend says why, and the
+/// run trains as it would alone.
+#[wasm_bindgen_test]
+async fn helpers_that_cannot_start_leave_the_run_on_one_worker_and_say_why() {
+    let mut session = Session::new(StopSlot::default());
+    session.set_data(fixture().take(64), fixture().take(10));
+    let mut replies = Vec::new();
+    let train = ToWorker::Train(TrainRequest {
+        spec: ModelSpec::preset("dnn").unwrap(),
+        config: TrainConfig {
+            epochs: 1,
+            batch_size: 32,
+            ..TrainConfig::default()
+        },
+        train_limit: None,
+        backend: BackendChoice::Cpu,
+        cpu_workers: 2,
+        timings: None,
+        resume: None,
+        watch: Vec::new(),
+    });
+    session.handle(train, &mut |r| replies.push(r)).await;
+    let description = replies
+        .iter()
+        .find_map(|r| match r {
+            FromWorker::Backend { description, .. } => Some(description.clone()),
+            _ => None,
+        })
+        .expect("the backend is named");
+    // (An earlier test may have lost the GPU, which the description also mentions.)
+    assert!(description.starts_with("CPU (burn-flex)"), "{description}");
+    assert!(
+        description.ends_with(
+            " (on one worker: helper 0 stopped: this worker was not given the CPU module to \
+             start helpers with)"
+        ),
+        "{description}"
+    );
+    assert!(
+        matches!(replies.last(), Some(FromWorker::Tested(_))),
+        "{replies:?}"
+    );
+}

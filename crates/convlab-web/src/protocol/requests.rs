@@ -184,6 +184,9 @@ pub enum Fault {
     LoseGpu,
     /// Panic inside the worker (a bug, an out-of-memory abort).
     Panic,
+    /// End the first helper worker of a CPU run on several workers, with no word to the
+    /// training worker (as a browser may end a worker it runs out of memory for).
+    StopHelper,
 }
 
 /// Where an exported model goes: a download, or the browser's IndexedDB under a name.

@@ -227,8 +227,9 @@ fn start_worker(
     Ok(worker)
 }
 
-/// `window.convlabFault("lose_gpu" | "panic")`, for the end-to-end fault tests (the page's
-/// URL has `test-faults`): the worker loses its GPU device or panics.
+/// `window.convlabFault("lose_gpu" | "panic" | "stop_helper")`, for the end-to-end fault tests
+/// (the page's URL has `test-faults`): the worker loses its GPU device, panics, or has its
+/// first helper worker ended.
 fn expose_faults(dispatcher: &Dispatcher) {
     let d = dispatcher.clone();
     let fault = Closure::<dyn Fn(JsValue) -> bool>::new(move |name: JsValue| {

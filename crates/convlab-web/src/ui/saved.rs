@@ -28,7 +28,8 @@ pub struct Settings {
     /// Settings saved before the choice was automatic held the "Use WebGPU" checkbox.
     #[serde(alias = "prefer_webgpu")]
     pub backend: BackendChoice,
-    /// Workers that share each batch on the CPU; `None`: one per core.
+    /// Workers that share each batch on the CPU; `None`: automatic (one per core, each with
+    /// at least 64 images of a batch).
     pub cpu_workers: Option<usize>,
     pub stop_at_loss_on: bool,
     pub stop_at_loss: f32,
@@ -71,9 +72,7 @@ impl Settings {
         if let Some(workers) = self.cpu_workers {
             let most = crate::gpu::MAX_CPU_WORKERS;
             if !(1..=most).contains(&workers) {
-                return Err(format!(
-                    "CPU workers: use 1 to {most}, or automatic (one per core)"
-                ));
+                return Err(format!("CPU workers: use 1 to {most}, or automatic"));
             }
         }
         self.train_config()

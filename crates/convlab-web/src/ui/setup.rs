@@ -359,3 +359,7 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 #[path = "setup_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "setup_refusal_tests.rs"]
+mod refusal_tests;

@@ -60,6 +60,18 @@ impl TimingMemory {
     }
 }
 
+/// The fewest images of a batch a CPU worker is given when their number is automatic: each
+/// step sends every helper the weights and gets its gradients back, which a share of 16 images
+/// does not repay (two workers were slower than one at batch 32 on the 2-core development
+/// machine, faster at batch 128: BENCHMARKS, "The CPU on every core").
+pub const MIN_AUTOMATIC_SHARE: usize = 64;
+
+/// Automatic CPU workers: one per core, but no more than the batch has shares of
+/// [`MIN_AUTOMATIC_SHARE`] images.
+pub fn automatic_cpu_workers(cores: usize, batch_size: usize) -> usize {
+    cores.min(batch_size / MIN_AUTOMATIC_SHARE).max(1)
+}
+
 /// Where a Train or warm-up asks to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendRequest {
@@ -78,7 +90,7 @@ impl App {
     pub fn backend_request(&self, settings: &Settings, spec: &ModelSpec) -> BackendRequest {
         let cpu_workers = settings
             .cpu_workers
-            .unwrap_or(self.cores)
+            .unwrap_or_else(|| automatic_cpu_workers(self.cores, settings.batch_size))
             .clamp(1, crate::gpu::MAX_CPU_WORKERS);
         if self.gpu_lost.is_some() {
             return BackendRequest {
@@ -184,6 +196,21 @@ mod tests {
             memory.for_model(&cnn, 32, 2),
             None,
             "no adapter, nothing to choose"
+        );
+    }
+
+    #[test]
+    fn automatic_cpu_workers_get_at_least_a_share_of_64_images_each() {
+        assert_eq!(automatic_cpu_workers(2, 32), 1);
+        assert_eq!(automatic_cpu_workers(2, 64), 1);
+        assert_eq!(automatic_cpu_workers(2, 128), 2);
+        assert_eq!(automatic_cpu_workers(8, 256), 4);
+        assert_eq!(automatic_cpu_workers(4, 1024), 4);
+        assert_eq!(automatic_cpu_workers(1, 1024), 1);
+        assert_eq!(
+            automatic_cpu_workers(0, 1024),
+            1,
+            "a browser that reports no cores"
         );
     }
 

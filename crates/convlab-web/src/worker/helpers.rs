@@ -16,10 +16,49 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 /// The global where `worker.js` keeps the CPU module it was given.
 const CPU_MODULE: &str = "convlabCpuModule";
 
+/// A helper that has not started its module by then counts as failed (a script that never
+/// loads must not hold the training worker's queue).
+const START_TIMEOUT_MS: i32 = 20_000;
+
+/// A share's answer is given up on after this many times the training worker's own share took,
+/// and at least [`MIN_REPLY_TIMEOUT_MS`]: a browser can end a worker without an error event
+/// (out of memory), and a step must not wait for it forever.
+const REPLY_TIMEOUT_FACTOR: f64 = 20.0;
+const MIN_REPLY_TIMEOUT_MS: f64 = 10_000.0;
+
+thread_local! {
+    /// The helpers of the pool last started, for the fault test.
+    static RUNNING: std::cell::RefCell<std::rc::Weak<Vec<Helper>>> = std::cell::RefCell::default();
+}
+
+/// Ends the first running helper without telling the training worker (the `stop_helper`
+/// fault). Returns whether there was one.
+pub fn stop_first_helper() -> bool {
+    RUNNING.with(|running| {
+        running
+            .borrow()
+            .upgrade()
+            .and_then(|helpers| helpers.first().map(|helper| helper.worker.terminate()))
+            .is_some()
+    })
+}
+
+/// Runs `then` after `ms` milliseconds (in a worker).
+fn after(ms: f64, then: impl FnOnce() + 'static) {
+    let callback = Closure::once_into_js(then);
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
+        callback.unchecked_ref(),
+        ms.min(i32::MAX as f64) as i32,
+    );
+}
+
 /// One helper worker and the channel its replies arrive on.
 struct Helper {
     worker: Worker,
     replies: async_channel::Receiver<FromHelper>,
+    /// For timeouts: they speak for a helper that cannot.
+    send: async_channel::Sender<FromHelper>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -37,10 +76,17 @@ impl Helper {
         let worker = Worker::new_with_options(script, &options).map_err(|e| format!("{e:?}"))?;
         let (send, replies) = async_channel::unbounded();
         let to_channel = send.clone();
+        let timeout = send.clone();
+        let send_for_timeouts = send.clone();
+        let started = Rc::new(Cell::new(false));
+        let ready = started.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let reply = FromHelper::from_js(event.data()).unwrap_or_else(|e| FromHelper::Failed {
                 message: e.to_string(),
             });
+            if reply == FromHelper::Ready {
+                ready.set(true);
+            }
             let _ = to_channel.try_send(reply);
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -50,6 +96,13 @@ impl Helper {
                 .and_then(|m| m.as_string())
                 .unwrap_or_else(|| "its script failed (see the browser console)".to_string());
             let _ = send.try_send(FromHelper::Crashed { message: detail });
+        });
+        after(START_TIMEOUT_MS as f64, move || {
+            if !started.get() {
+                let _ = timeout.try_send(FromHelper::Crashed {
+                    message: format!("it did not start within {} s", START_TIMEOUT_MS / 1000),
+                });
+            }
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         let first = js_sys::Object::new();
@@ -61,6 +114,7 @@ impl Helper {
         Ok(Helper {
             worker,
             replies,
+            send: send_for_timeouts,
             _on_message: on_message,
             _on_error: on_error,
         })
@@ -147,8 +201,10 @@ impl HelperPool {
                 }
             }
         }
+        let helpers = Rc::new(helpers);
+        RUNNING.with(|running| *running.borrow_mut() = Rc::downgrade(&helpers));
         Ok(HelperPool {
-            helpers: Rc::new(helpers),
+            helpers,
             broken: Rc::default(),
         })
     }
@@ -171,6 +227,7 @@ impl HelperPool {
             pool: self.clone(),
             spec: spec.clone(),
             sent: Vec::new(),
+            sent_at: 0.0,
         })
     }
 }
@@ -181,6 +238,8 @@ struct RunHelpers {
     spec: ModelSpec,
     /// Whether each share of the current step was handed to its helper.
     sent: Vec<Result<(), HelperError>>,
+    /// When they were (`Date.now()`), for the replies' time limit.
+    sent_at: f64,
 }
 
 impl GradientHelpers for RunHelpers {
@@ -189,6 +248,7 @@ impl GradientHelpers for RunHelpers {
     }
 
     fn start(&mut self, jobs: Vec<ShareJob>) {
+        self.sent_at = js_sys::Date::now();
         self.sent = self
             .pool
             .helpers
@@ -213,6 +273,21 @@ impl GradientHelpers for RunHelpers {
     fn finish(&mut self) -> SharesFuture<'_> {
         Box::pin(async move {
             let sent = std::mem::take(&mut self.sent);
+            // The trainer computed its own share in the meantime: helpers have this long.
+            let own_ms = js_sys::Date::now() - self.sent_at;
+            let limit_ms = (own_ms * REPLY_TIMEOUT_FACTOR).max(MIN_REPLY_TIMEOUT_MS);
+            let waiting = Rc::new(Cell::new(true));
+            let senders: Vec<_> = self.pool.helpers.iter().map(|h| h.send.clone()).collect();
+            let still_waiting = waiting.clone();
+            after(limit_ms, move || {
+                if still_waiting.get() {
+                    for send in senders {
+                        let _ = send.try_send(FromHelper::Crashed {
+                            message: format!("no answer within {:.0} s", limit_ms / 1e3),
+                        });
+                    }
+                }
+            });
             let mut results = Vec::with_capacity(sent.len());
             for (helper, sent) in sent.into_iter().enumerate() {
                 results.push(match sent {
@@ -220,6 +295,7 @@ impl GradientHelpers for RunHelpers {
                     Err(error) => Err(error),
                 });
             }
+            waiting.set(false);
             if results.iter().any(Result::is_err) {
                 self.pool.broken.set(true);
             }

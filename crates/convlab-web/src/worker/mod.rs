@@ -148,6 +148,12 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
                 return;
             }
             ToWorker::Fault(Fault::Panic) => panic!("the fault test asked the worker to panic"),
+            ToWorker::Fault(Fault::StopHelper) => {
+                if !helpers::stop_first_helper() {
+                    log("convlab worker: the fault test asked to stop a helper, but none runs");
+                }
+                return;
+            }
             ToWorker::WarmUp(_) | ToWorker::Train(_) => stop.cancel_warm_up(),
             _ => {}
         }

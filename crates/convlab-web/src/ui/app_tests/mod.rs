@@ -43,7 +43,7 @@ pub(super) fn boot(query: &str) -> Boot {
         load_state: fresh,
         runs: Vec::new(),
         timings: Vec::new(),
-        // This machine's; "one per core" then means two CPU workers.
+        // This machine's; automatic CPU workers are then two from batch 128.
         cores: 2,
         problems: Vec::new(),
     }

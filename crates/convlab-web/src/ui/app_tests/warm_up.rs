@@ -37,7 +37,7 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
         spec: ModelSpec::preset("cnn").unwrap(),
         batch_size: settings.batch_size,
         backend: settings.backend,
-        cpu_workers: 2,
+        cpu_workers: 1,
         timings: None,
     };
     assert_eq!(warm_ups(&effects), [&first]);
@@ -67,6 +67,20 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
     })));
     let latest = warm_ups(&effects)[0].clone();
     assert_eq!(latest.batch_size, 128);
+    // So is another number of CPU workers (automatic: this browser's two cores, 64 images each).
+    let effects = app.update(Msg::SettingsEdited(Ok(Settings {
+        epochs: 2,
+        batch_size: 128,
+        cpu_workers: Some(1),
+        ..settings.clone()
+    })));
+    assert_eq!(warm_ups(&effects)[0].cpu_workers, 1);
+    let effects = app.update(Msg::SettingsEdited(Ok(Settings {
+        epochs: 2,
+        batch_size: 128,
+        ..settings.clone()
+    })));
+    assert_eq!(warm_ups(&effects)[0], &latest);
 
     // An answer for a model no longer on screen says nothing; the current one's is shown.
     app.update(warmed(
@@ -161,7 +175,7 @@ fn timings(cpu: f64, webgpu: f64) -> BackendTimings {
         adapter: "google swiftshader".into(),
         model: ModelSpec::preset("cnn").unwrap().to_text(),
         batch_size: 32,
-        cpu_workers: 2,
+        cpu_workers: 1,
         cpu: step(cpu),
         webgpu: step(webgpu),
     }
