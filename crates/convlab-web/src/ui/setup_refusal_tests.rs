@@ -1,16 +1,6 @@
 //! The URL setup's refusals: every bad value named with what it allows, nothing applied.
+use super::tests::pairs;
 use super::*;
-
-fn pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.replace("%3A", ":"))
-        })
-        .collect()
-}
 
 #[test]
 fn markup_in_url_values_is_quoted_as_text_and_changes_nothing() {

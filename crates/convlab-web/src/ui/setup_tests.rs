@@ -2,7 +2,7 @@
 //! bad values are in `setup_refusal_tests.rs`).
 use super::*;
 
-fn pairs(query: &str) -> Vec<(String, String)> {
+pub(super) fn pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())

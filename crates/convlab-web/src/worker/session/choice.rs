@@ -29,6 +29,11 @@ impl Chosen {
             return self;
         }
         match helpers {
+            // Helpers that failed while the CPU was timed are not lent to the run.
+            Ok(Some(pool)) if pool.is_broken() => {
+                self.backend.description +=
+                    " (on one worker: its helpers stopped while it was timed)";
+            }
             Ok(Some(pool)) => {
                 self.backend.description += &format!(", on {} workers", pool.len() + 1);
                 self.helpers = Some(pool);
