@@ -283,13 +283,21 @@ fn flat_gradients(grads: &GradientsParams, model: &Sequential, device: &Device) 
     Tensor::cat(collect.parts, 0)
 }
 
-/// `grads` (the trainer's own share) plus every helper's, parameter by parameter.
+/// `grads` (the trainer's own share) plus the `asked` helpers' answers, parameter by
+/// parameter, with the answers kept for their figures; the first failure, a missing answer
+/// or gradients of the wrong size instead.
 pub(crate) fn add_shares(
     mut grads: GradientsParams,
     model: &Sequential,
-    shares: &[ShareGradients],
+    results: Vec<Result<ShareGradients, HelperError>>,
+    asked: usize,
     device: &Device,
-) -> Result<GradientsParams, HelperError> {
+) -> Result<(GradientsParams, Vec<ShareGradients>), HelperError> {
+    let answered = results.len();
+    let shares = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if answered != asked {
+        return Err(HelperError::Missing { asked, answered });
+    }
     let expected = model.num_params();
     let mut summed: Option<Tensor<1>> = None;
     for (helper, share) in shares.iter().enumerate() {
@@ -308,7 +316,7 @@ pub(crate) fn add_shares(
         });
     }
     let Some(summed) = summed else {
-        return Ok(grads);
+        return Ok((grads, shares));
     };
     struct Add<'a> {
         grads: &'a mut GradientsParams,
@@ -333,7 +341,7 @@ pub(crate) fn add_shares(
         summed,
         at: 0,
     });
-    Ok(grads)
+    Ok((grads, shares))
 }
 
 #[cfg(test)]

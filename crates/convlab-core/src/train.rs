@@ -942,49 +942,9 @@ impl Trainer {
         range: std::ops::Range<usize>,
         emit: &mut dyn FnMut(TrainEvent),
     ) -> Result<GradientsParams, TrainError> {
-        // A copy (a batch's worth of indices): the helpers are borrowed mutably below.
-        let indices = self.order[range].to_vec();
-        let parts = self.helpers.as_ref().map_or(0, |h| h.count()) + 1;
-        if parts > 1 && indices.len() > 1 {
-            let shares = shares::share_ranges(indices.len(), parts);
-            let jobs = shares::jobs_for(model, &self.train, &indices, &shares).await?;
-            let helpers = self.helpers.as_mut().expect("counted above");
-            helpers.start(jobs);
-            let own = shares::share_step(
-                model,
-                &self.loss_fn,
-                &self.train,
-                &indices[shares[0].clone()],
-                shares[0].len() as f32 / indices.len() as f32,
-                &self.train_device,
-            );
-            let results = helpers.finish().await;
-            let answered = results.len();
-            let merged = results
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .and_then(|theirs| {
-                    if theirs.len() == shares.len() - 1 {
-                        Ok(theirs)
-                    } else {
-                        Err(HelperError::Missing {
-                            asked: shares.len() - 1,
-                            answered,
-                        })
-                    }
-                })
-                .and_then(|theirs| {
-                    let grads = shares::add_shares(own.grads, model, &theirs, &self.device)?;
-                    Ok((grads, theirs))
-                });
-            match merged {
-                Ok((grads, theirs)) => {
-                    self.sums.add(own.predicted, own.labels, own.mean_loss);
-                    for share in &theirs {
-                        self.sums.add_host(share.loss_sum, share.correct);
-                    }
-                    return Ok(grads);
-                }
+        if self.helpers.is_some() && range.len() > 1 {
+            match self.shared_gradients(model, range.clone()).await? {
+                Ok(grads) => return Ok(grads),
                 Err(error) => {
                     // This batch is computed here, and the rest of the run too.
                     self.helpers = None;
@@ -998,12 +958,48 @@ impl Trainer {
             model,
             &self.loss_fn,
             &self.train,
-            &indices,
+            &self.order[range],
             1.0,
             &self.train_device,
         );
         self.sums.add(step.predicted, step.labels, step.mean_loss);
         Ok(step.grads)
+    }
+
+    /// The batch `range` shared with the helpers: the trainer's own share computed while
+    /// they compute theirs, the gradients summed. A helper's failure is the inner error (the
+    /// caller then computes the batch itself); nothing is added to the sums then.
+    async fn shared_gradients(
+        &mut self,
+        model: &Sequential,
+        range: std::ops::Range<usize>,
+    ) -> Result<Result<GradientsParams, HelperError>, TrainError> {
+        let Some(helpers) = self.helpers.as_mut() else {
+            unreachable!("only called with helpers");
+        };
+        let indices = &self.order[range];
+        let shares = shares::share_ranges(indices.len(), helpers.count() + 1);
+        helpers.start(shares::jobs_for(model, &self.train, indices, &shares).await?);
+        let own = shares::share_step(
+            model,
+            &self.loss_fn,
+            &self.train,
+            &indices[shares[0].clone()],
+            shares[0].len() as f32 / indices.len() as f32,
+            &self.train_device,
+        );
+        let results = helpers.finish().await;
+        Ok(
+            shares::add_shares(own.grads, model, results, shares.len() - 1, &self.device).map(
+                |(grads, theirs)| {
+                    self.sums.add(own.predicted, own.labels, own.mean_loss);
+                    for share in &theirs {
+                        self.sums.add_host(share.loss_sum, share.correct);
+                    }
+                    grads
+                },
+            ),
+        )
     }
 
     async fn end_epoch(

@@ -25,14 +25,24 @@ pub struct ShareRequest {
 }
 
 impl ShareRequest {
-    pub fn new(spec: &ModelSpec, job: &ShareJob) -> ShareRequest {
-        ShareRequest {
-            spec: spec.clone(),
-            weights: to_bytes(&job.weights),
-            images: job.examples.images.clone(),
-            labels: job.examples.labels.clone(),
-            scale: job.scale,
-        }
+    /// The requests for a step's jobs. They share one set of weights (one `Arc`), which is
+    /// encoded once.
+    pub fn for_jobs(spec: &ModelSpec, jobs: Vec<ShareJob>) -> Vec<ShareRequest> {
+        let first = jobs
+            .first()
+            .map(|job| (job.weights.clone(), to_bytes(&job.weights)));
+        jobs.into_iter()
+            .map(|job| ShareRequest {
+                spec: spec.clone(),
+                weights: match &first {
+                    Some((weights, bytes)) if Arc::ptr_eq(weights, &job.weights) => bytes.clone(),
+                    _ => to_bytes(&job.weights),
+                },
+                images: job.examples.images,
+                labels: job.examples.labels,
+                scale: job.scale,
+            })
+            .collect()
     }
 
     pub fn job(self) -> ShareJob {

@@ -253,10 +253,10 @@ impl GradientHelpers for RunHelpers {
             .pool
             .helpers
             .iter()
-            .zip(jobs)
+            .zip(ShareRequest::for_jobs(&self.spec, jobs))
             .enumerate()
-            .map(|(helper, (worker, job))| {
-                ShareRequest::new(&self.spec, &job)
+            .map(|(helper, (worker, request))| {
+                request
                     .to_js()
                     .map_err(|e| e.to_string())
                     .and_then(|value| {
