@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 CARGO_AFL_VERSION=0.18.2
-ALL=(idx idx_gz model_file layers_text model_json url_setup to_worker from_worker)
+ALL=(idx idx_gz model_file layers_text model_json url_setup to_worker from_worker to_helper from_helper)
 which=${1:-all}
 execs=${2:-1000000}
 if [ "$which" = all ]; then

@@ -7,8 +7,8 @@
 //! up to float rounding. The models have no dropout or batch statistics, which would make a
 //! share's step depend on the rest of the batch.
 
-use crate::checkpoint::{read_weights, with_weights};
-use crate::data::Dataset;
+use crate::checkpoint::{read_weights, with_weights, CheckpointError};
+use crate::data::{Dataset, IMAGE_PIXELS};
 use crate::model::Sequential;
 use crate::spec::ModelSpec;
 use crate::train::{batch_tensors, DeviceSums, TrainError};
@@ -29,6 +29,55 @@ pub struct ShareJob {
     pub examples: Dataset,
     /// The share's part of the batch (its size over the batch's), which its loss is scaled by.
     pub scale: f32,
+}
+
+/// What is wrong with a job a replica was handed. A helper checks what it is sent before it
+/// computes, so a malformed message is answered with this rather than a panic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ShareJobError {
+    #[error("the share has no examples")]
+    Empty,
+    #[error("the share's {labels} labels come with {bytes} image bytes, not {expected}")]
+    Images {
+        labels: usize,
+        bytes: usize,
+        expected: usize,
+    },
+    #[error("example {index} of the share has label {label}, not a class 0-9")]
+    Label { index: usize, label: u8 },
+    #[error("the share's part of the batch must be above 0 and at most 1, got {0}")]
+    Scale(f32),
+    #[error("the share comes with {found} weights, but the model has {expected} parameters")]
+    Weights { expected: usize, found: usize },
+}
+
+impl ShareJob {
+    /// Whether a replica can compute this job (the weights are checked against the model as
+    /// they are loaded).
+    pub fn check(&self) -> Result<(), ShareJobError> {
+        let examples = &self.examples;
+        if examples.is_empty() {
+            return Err(ShareJobError::Empty);
+        }
+        let expected = examples.len() * IMAGE_PIXELS;
+        if examples.images.len() != expected {
+            return Err(ShareJobError::Images {
+                labels: examples.len(),
+                bytes: examples.images.len(),
+                expected,
+            });
+        }
+        if let Some(index) = examples.labels.iter().position(|&label| label >= 10) {
+            return Err(ShareJobError::Label {
+                index,
+                label: examples.labels[index],
+            });
+        }
+        if !(self.scale > 0.0 && self.scale <= 1.0) {
+            return Err(ShareJobError::Scale(self.scale));
+        }
+        Ok(())
+    }
 }
 
 /// What a helper computed for its share.
@@ -96,6 +145,7 @@ impl ShareReplica {
 
     /// The gradients of `job`'s share, from `job`'s weights.
     pub async fn gradients(&mut self, job: &ShareJob) -> Result<ShareGradients, TrainError> {
+        job.check()?;
         let model = self
             .model
             .take()
@@ -104,7 +154,12 @@ impl ShareReplica {
             Ok(model) => model,
             Err(error) => {
                 self.model = Some(model);
-                return Err(error.into());
+                return Err(match error {
+                    CheckpointError::Weights { expected, found } => {
+                        ShareJobError::Weights { expected, found }.into()
+                    }
+                    other => other.into(),
+                });
             }
         };
         let indices: Vec<usize> = (0..job.examples.len()).collect();

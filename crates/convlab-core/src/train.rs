@@ -150,6 +150,8 @@ pub enum TrainError {
     EmptyReadBack { what: &'static str },
     #[error("cannot resume from the checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
+    #[error("cannot compute the share: {0}")]
+    Share(#[from] crate::shares::ShareJobError),
     #[error(
         "timing a backend needs at least two batches of {batch_size}; there are {images} images"
     )]

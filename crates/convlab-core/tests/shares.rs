@@ -5,8 +5,9 @@ mod common;
 
 use convlab_core::{
     block_on, Backend, GradientHelpers, HelperError, LocalHelpers, ModelSpec, ShareJob,
-    SharesFuture, TrainConfig, TrainEvent, Trainer,
+    ShareReplica, SharesFuture, TrainConfig, TrainEvent, Trainer,
 };
+use std::sync::Arc;
 
 /// 289 images at batch 32: nine full batches and a last one of a single image, which is not
 /// split.
@@ -207,4 +208,60 @@ fn gradients_of_the_wrong_length_are_refused_by_name() {
         ["helper 0 sent 113385 gradients for a model of 113386 parameters"]
     );
     assert_same_run(&alone, &failed);
+}
+
+#[test]
+fn a_replica_refuses_a_malformed_share_by_name_and_stays_usable() {
+    let _one = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let spec = ModelSpec::parse_text("pool:7,flatten,dense:10:softmax").unwrap();
+    let mut replica = ShareReplica::new(&spec, &Backend::cpu().device).unwrap();
+    let good = ShareJob {
+        weights: Arc::new(vec![0.01; spec.param_count().unwrap()]),
+        examples: common::fixture_train().take(2),
+        scale: 0.5,
+    };
+    let computed = block_on(replica.gradients(&good)).unwrap();
+    assert_eq!(computed.gradients.len(), good.weights.len());
+    assert!(computed.loss_sum.is_finite() && computed.loss_sum > 0.0);
+
+    let changed = |change: &dyn Fn(&mut ShareJob)| {
+        let mut job = good.clone();
+        change(&mut job);
+        job
+    };
+    let refused = [
+        (
+            changed(&|job| job.examples = job.examples.take(0)),
+            "the share has no examples",
+        ),
+        (
+            changed(&|job| {
+                job.examples.images.pop();
+            }),
+            "the share's 2 labels come with 1567 image bytes, not 1568",
+        ),
+        (
+            changed(&|job| job.examples.labels[1] = 10),
+            "example 1 of the share has label 10, not a class 0-9",
+        ),
+        (
+            changed(&|job| job.scale = f32::NAN),
+            "the share's part of the batch must be above 0 and at most 1, got NaN",
+        ),
+        (
+            changed(&|job| job.weights = Arc::new(vec![0.0; 3])),
+            "the share comes with 3 weights, but the model has 170 parameters",
+        ),
+    ];
+    for (job, reason) in refused {
+        let error = block_on(replica.gradients(&job)).unwrap_err();
+        assert!(error.to_string().ends_with(reason), "{error}");
+    }
+    assert_eq!(
+        block_on(replica.gradients(&good)).unwrap(),
+        computed,
+        "the refusals left the replica as it was"
+    );
 }

@@ -8,8 +8,8 @@
 
 use convlab_core::data::{maybe_gunzip, IMAGE_PIXELS};
 use convlab_core::spec::{MAX_LAYERS, MAX_PARAMS};
-use convlab_core::{model_file, Backend, Dataset, ModelSpec, Summary};
-use convlab_web::protocol::{FromWorker, ToWorker, TrainRequest};
+use convlab_core::{model_file, Backend, Dataset, ModelSpec, ShareReplica, Summary};
+use convlab_web::protocol::{FromHelper, FromWorker, ShareRequest, ToWorker, TrainRequest};
 use convlab_web::ui::saved::SavedState;
 use convlab_web::ui::setup;
 
@@ -22,11 +22,15 @@ const TRAIN_IMAGES: usize = 60_000;
 /// Test images: the feature-map request's indices are checked against this many.
 const TEST_IMAGES: usize = 10_000;
 
+/// Share requests on models up to this size are computed, not only checked: a replica of a
+/// larger model would take too long per input.
+const MAX_COMPUTED_PARAMS: usize = 20_000;
+
 /// A fuzz target: arbitrary bytes in, a panic on a bug.
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name `scripts/fuzz.sh`, the harness and the seed folders use.
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("idx", idx),
     ("idx_gz", idx_gz),
     ("model_file", model_file),
@@ -35,6 +39,8 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("url_setup", url_setup),
     ("to_worker", to_worker),
     ("from_worker", from_worker),
+    ("to_helper", to_helper),
+    ("from_helper", from_helper),
 ];
 
 /// The target called `name`.
@@ -293,6 +299,61 @@ pub fn from_worker(data: &[u8]) {
                 assert_eq!(map.channel(map.images - 1, map.channels - 1).len(), plane);
             }
         }
+    }
+}
+
+/// A share of a batch as a helper worker receives it, then what the helper does with it: the
+/// job checked and, on a small enough model, its gradients computed by a replica.
+pub fn to_helper(data: &[u8]) {
+    if data.len() > MAX_INPUT {
+        return;
+    }
+    let Ok(request) = serde_json::from_slice::<ShareRequest>(data) else {
+        return;
+    };
+    let spec = request.spec.clone();
+    check_spec(&spec);
+    let job = request.job();
+    if job.check().is_err() {
+        return;
+    }
+    let Ok(params) = spec.param_count() else {
+        return;
+    };
+    if params > MAX_COMPUTED_PARAMS {
+        return;
+    }
+    let Ok(mut replica) = ShareReplica::new(&spec, &Backend::cpu().device) else {
+        return;
+    };
+    match convlab_core::block_on(replica.gradients(&job)) {
+        Ok(share) => {
+            assert_eq!(share.gradients.len(), params);
+            assert!(share.correct >= 0.0 && share.correct <= job.examples.len() as f32);
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+}
+
+/// A helper's answer as the training worker receives it and takes it as a share's result:
+/// gradients are whole f32 values, anything else is a named failure of that helper.
+pub fn from_helper(data: &[u8]) {
+    if data.len() > MAX_INPUT {
+        return;
+    }
+    let Ok(reply) = serde_json::from_slice::<FromHelper>(data) else {
+        return;
+    };
+    let bytes = match &reply {
+        FromHelper::Gradients { gradients, .. } => Some(gradients.len()),
+        _ => None,
+    };
+    match (reply.into_share(3), bytes) {
+        (Ok(share), Some(bytes)) => assert_eq!(share.gradients.len(), bytes / 4),
+        (Err(e), None) => assert!(e.to_string().starts_with("helper 3 "), "{e}"),
+        (result, _) => panic!("a share from a reply of the wrong kind: {result:?}"),
     }
 }
 

@@ -5,13 +5,13 @@
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS};
 use convlab_core::{
     model_file, Backend, BackendKind, BackendTimings, EarlyStoppingConfig, EpochMetrics,
-    FeatureMaps, Kernels, ModelHeader, ModelSpec, Monitor, Sequential, StepTiming, StopReason,
-    TrainConfig, TrainEvent, TrainingInfo, PRESET_NAMES,
+    FeatureMaps, Kernels, ModelHeader, ModelSpec, Monitor, Sequential, ShareGradients, ShareJob,
+    StepTiming, StopReason, TrainConfig, TrainEvent, TrainingInfo, PRESET_NAMES,
 };
 use convlab_fuzz::{two_files, TARGETS};
 use convlab_web::protocol::{
-    BackendChoice, Destination, FileProgress, FromWorker, RequestKind, TestResult, ToWorker,
-    TrainRequest, WarmUp,
+    BackendChoice, Destination, FileProgress, FromHelper, FromWorker, RequestKind, ShareRequest,
+    TestResult, ToWorker, TrainRequest, WarmUp,
 };
 use std::path::PathBuf;
 
@@ -106,6 +106,18 @@ fn generated_seeds_are_accepted() {
     for (name, bytes) in seeds("from_worker") {
         let reply = serde_json::from_slice::<FromWorker>(&bytes);
         assert!(reply.is_ok(), "from_worker/{name}: {reply:?}; {rewrite}");
+    }
+    for (name, bytes) in seeds("to_helper") {
+        let request = serde_json::from_slice::<ShareRequest>(&bytes);
+        let checked = request.map(|r| r.job().check());
+        assert!(
+            matches!(checked, Ok(Ok(()))),
+            "to_helper/{name}: {checked:?}; {rewrite}"
+        );
+    }
+    for (name, bytes) in seeds("from_helper") {
+        let reply = serde_json::from_slice::<FromHelper>(&bytes);
+        assert!(reply.is_ok(), "from_helper/{name}: {reply:?}; {rewrite}");
     }
 }
 
@@ -463,6 +475,49 @@ fn write_seeds() {
     ];
     for (name, reply) in replies {
         add("from_worker", &format!("{name}.json"), json(&reply));
+    }
+
+    // A share each of a dense and a convolutional model small enough for the target to
+    // compute their gradients.
+    for (name, layers, params) in [
+        ("share-dense", "pool:7,flatten,dense:10:softmax", 170),
+        ("share-conv", small, 110),
+    ] {
+        let spec = ModelSpec::parse_text(layers).unwrap();
+        assert_eq!(spec.param_count(), Ok(params));
+        let job = ShareJob {
+            weights: std::sync::Arc::new((0..params).map(|i| i as f32 / 1e3 - 0.05).collect()),
+            examples: fixture(2),
+            scale: 0.5,
+        };
+        let request = ShareRequest::for_jobs(&spec, vec![job]).remove(0);
+        add("to_helper", &format!("{name}.json"), json(&request));
+    }
+    let helper_replies = [
+        ("ready", FromHelper::Ready),
+        (
+            "gradients",
+            FromHelper::gradients(&ShareGradients {
+                gradients: vec![0.5, -1.25, 3.0e-7],
+                loss_sum: 1.5,
+                correct: 1.0,
+            }),
+        ),
+        (
+            "failed",
+            FromHelper::Failed {
+                message: "cannot compute the share: the share has no examples".into(),
+            },
+        ),
+        (
+            "crashed",
+            FromHelper::Crashed {
+                message: "the helper worker panicked".into(),
+            },
+        ),
+    ];
+    for (name, reply) in helper_replies {
+        add("from_helper", &format!("{name}.json"), json(&reply));
     }
 
     for (target, name, bytes) in seeds {

@@ -4,7 +4,7 @@
 use super::{from_js, to_js};
 use crate::error::WebError;
 use convlab_core::checkpoint::{floats, to_bytes};
-use convlab_core::{Dataset, ModelSpec, ShareGradients, ShareJob};
+use convlab_core::{Dataset, HelperError, ModelSpec, ShareGradients, ShareJob};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
@@ -93,6 +93,30 @@ impl FromHelper {
             gradients: to_bytes(&share.gradients),
             loss_sum: share.loss_sum,
             correct: share.correct,
+        }
+    }
+
+    /// What helper number `helper` answered to a share, as the trainer takes it.
+    pub fn into_share(self, helper: usize) -> Result<ShareGradients, HelperError> {
+        match self {
+            FromHelper::Gradients {
+                gradients,
+                loss_sum,
+                correct,
+            } => Ok(ShareGradients {
+                gradients: floats(&gradients),
+                loss_sum,
+                correct,
+            }),
+            FromHelper::Ready => Err(HelperError::Failed {
+                helper,
+                message: "it answered a share by saying it is ready".to_string(),
+            }),
+            FromHelper::Failed { message } => Err(HelperError::Failed { helper, message }),
+            FromHelper::Crashed { message } => Err(HelperError::Stopped {
+                helper,
+                reason: message,
+            }),
         }
     }
 

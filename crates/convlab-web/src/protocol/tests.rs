@@ -88,3 +88,64 @@ fn feature_maps_whose_size_overflows_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_step_s_share_requests_give_their_jobs_back() {
+    use convlab_core::{Dataset, ModelSpec, ShareJob};
+    use std::sync::Arc;
+    let weights = Arc::new(vec![0.5, -1.25, 3.0e-7]);
+    let job = |label: u8, scale| ShareJob {
+        weights: weights.clone(),
+        examples: Dataset {
+            images: vec![label; 784],
+            labels: vec![label],
+        },
+        scale,
+    };
+    let jobs = vec![job(3, 0.25), job(7, 0.75)];
+    let spec = ModelSpec::preset("dnn").unwrap();
+    let requests = ShareRequest::for_jobs(&spec, jobs.clone());
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].weights, requests[1].weights);
+    assert_eq!(requests[0].weights.len(), 3 * 4);
+    for (request, job) in requests.into_iter().zip(jobs) {
+        assert_eq!(request.spec, spec);
+        assert_eq!(request.job(), job);
+    }
+}
+
+#[test]
+fn a_helper_s_answer_becomes_its_share_or_a_failure_naming_it() {
+    let share = FromHelper::gradients(&convlab_core::ShareGradients {
+        gradients: vec![1.5, -2.0],
+        loss_sum: 0.75,
+        correct: 2.0,
+    })
+    .into_share(1)
+    .unwrap();
+    assert_eq!(
+        (share.gradients, share.loss_sum, share.correct),
+        (vec![1.5, -2.0], 0.75, 2.0)
+    );
+    let failures = [
+        (
+            FromHelper::Ready,
+            "helper 1 failed: it answered a share by saying it is ready",
+        ),
+        (
+            FromHelper::Failed {
+                message: "invalid model".into(),
+            },
+            "helper 1 failed: invalid model",
+        ),
+        (
+            FromHelper::Crashed {
+                message: "out of memory".into(),
+            },
+            "helper 1 stopped: out of memory",
+        ),
+    ];
+    for (reply, message) in failures {
+        assert_eq!(reply.into_share(1).unwrap_err().to_string(), message);
+    }
+}

@@ -4,6 +4,7 @@
 use convlab_core::EpochMetrics;
 use plotters::coord::types::RangedCoordf32;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
@@ -273,7 +274,7 @@ fn scatter_on(
         .margin(8)
         .x_label_area_size(30)
         .y_label_area_size(46)
-        // Room on the right for the slowest run's label.
+        // Room on the right for the slowest run's label, where it fits.
         .build_cartesian_2d(0f64..slowest * 1.6, low..high)?;
     chart
         .configure_mesh()
@@ -282,14 +283,33 @@ fn scatter_on(
         .y_label_formatter(&|y| format!("{y:.2}"))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    chart.draw_series(points.iter().map(|p| {
+    // A label that would run past the plot's right edge goes on its point's left.
+    let font = TextStyle::from(("sans-serif", 11).into_font());
+    let right_edge = chart.plotting_area().get_pixel_range().0.end;
+    let labels: Vec<((i32, i32), TextStyle)> = points
+        .iter()
+        .map(|p| {
+            let x = chart
+                .backend_coord(&(p.seconds_per_epoch, p.test_accuracy))
+                .0;
+            let width = area
+                .estimate_text_size(&p.label, &font)
+                .map_or(0, |(width, _)| width as i32);
+            if x + 6 + width > right_edge {
+                ((-6, -12), font.pos(Pos::new(HPos::Right, VPos::Top)))
+            } else {
+                ((6, -12), font.clone())
+            }
+        })
+        .collect();
+    chart.draw_series(points.iter().zip(labels).map(|(p, (at, style))| {
         let (colour, size) = match p.colour {
             Some(i) => (RUN_COLOURS[i % RUN_COLOURS.len()], 5),
             None => (RGBColor(90, 90, 90), 3),
         };
         EmptyElement::at((p.seconds_per_epoch, p.test_accuracy))
             + Circle::new((0, 0), size, colour.filled())
-            + Text::new(p.label.clone(), (6, -12), ("sans-serif", 11).into_font())
+            + Text::new(p.label.clone(), at, style)
     }))?;
     area.present()?;
     Ok(())

@@ -140,7 +140,8 @@ fn maybe_percent(value: Option<f32>) -> String {
     value.map_or("–".to_string(), percent)
 }
 
-/// The history table, newest run first, each with a box to compare it.
+/// The history table, newest run first, each with a box to compare it. Each cell's class names
+/// its column, for the style sheet and the tests.
 pub fn table(runs: &[RunRecord], compared: &BTreeSet<usize>) -> Markup {
     html! {
         thead { tr {
@@ -151,27 +152,27 @@ pub fn table(runs: &[RunRecord], compared: &BTreeSet<usize>) -> Markup {
         tbody {
             @for (index, r) in runs.iter().enumerate().rev() {
                 tr {
-                    td {
+                    td.compare {
                         input type="checkbox" data-run=(index) checked[compared.contains(&index)]
                             aria-label=(format!("Compare run {}", r.label(index)));
                     }
-                    td { (r.when) }
-                    td { code { (r.architecture) } br; small { (thousands(r.train_images)) " images" } }
-                    td { (thousands(r.params)) }
-                    td {
+                    td.when { (r.when) }
+                    td.architecture { code { (r.architecture) } br; small { (thousands(r.train_images)) " images" } }
+                    td.params { (thousands(r.params)) }
+                    td.epochs {
                         @if r.epochs_run == r.epochs_planned { (r.epochs_run) }
                         @else { (r.epochs_run) " of " (r.epochs_planned) }
                     }
-                    td { (format!("{:.1}", r.seconds_per_epoch)) }
-                    td { (thousands(r.samples_per_second.round() as usize)) }
-                    td { (maybe_percent(r.train_accuracy)) }
-                    td { (maybe_percent(r.val_accuracy)) }
-                    td { (maybe_percent(r.test_accuracy)) }
-                    td {
+                    td.seconds-per-epoch { (format!("{:.1}", r.seconds_per_epoch)) }
+                    td.samples-per-second { (thousands(r.samples_per_second.round() as usize)) }
+                    td.train-accuracy { (maybe_percent(r.train_accuracy)) }
+                    td.val-accuracy { (maybe_percent(r.val_accuracy)) }
+                    td.test-accuracy { (maybe_percent(r.test_accuracy)) }
+                    td.backend {
                         (r.backend)
                         @if !r.notes.is_empty() { br; small.run-notes { (r.notes) } }
                     }
-                    td { (r.stop_reason) }
+                    td.stop-reason { (r.stop_reason) }
                 }
             }
         }
@@ -207,7 +208,7 @@ mod tests {
             html.contains(r#"data-run="1" checked"#) && !html.contains(r#"data-run="0" checked"#)
         );
         assert!(html.find("second").unwrap() < html.find("first").unwrap());
-        assert!(html.contains("<td>3 of 5</td>"));
+        assert!(html.contains(r#"<td class="epochs">3 of 5</td>"#));
         assert!(html.contains("113,386") && html.contains("90.45%") && html.contains("3,077"));
         let json = serde_json::to_string(&[run("x", 5)]).unwrap();
         let back: Vec<RunRecord> = serde_json::from_str(&json).unwrap();

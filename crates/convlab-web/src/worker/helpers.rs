@@ -4,10 +4,10 @@
 //! `worker.js` keeps for them.
 
 use crate::protocol::{FromHelper, ShareRequest};
-use convlab_core::checkpoint::floats;
 use convlab_core::{
     GradientHelpers, HelperError, ModelSpec, ShareGradients, ShareJob, SharesFuture,
 };
+use gloo_timers::callback::Timeout;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -18,7 +18,7 @@ const CPU_MODULE: &str = "convlabCpuModule";
 
 /// A helper that has not started its module by then counts as failed (a script that never
 /// loads must not hold the training worker's queue).
-const START_TIMEOUT_MS: i32 = 20_000;
+const START_TIMEOUT_MS: u32 = 20_000;
 
 /// A share's answer is given up on after this many times the training worker's own share took,
 /// and at least [`MIN_REPLY_TIMEOUT_MS`]: a browser can end a worker without an error event
@@ -43,21 +43,23 @@ pub fn stop_first_helper() -> bool {
     })
 }
 
-/// Runs `then` after `ms` milliseconds (in a worker).
-fn after(ms: f64, then: impl FnOnce() + 'static) {
-    let callback = Closure::once_into_js(then);
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
-        callback.unchecked_ref(),
-        ms.min(i32::MAX as f64) as i32,
-    );
+/// Speaks for helpers that cannot: unless dropped first, tells each of `channels` after `ms`
+/// that its helper stopped, for `reason`. The one time limit for starting and for answering.
+fn deadline(ms: f64, channels: Vec<async_channel::Sender<FromHelper>>, reason: String) -> Timeout {
+    Timeout::new(ms.min(f64::from(i32::MAX)) as u32, move || {
+        for send in channels {
+            let _ = send.try_send(FromHelper::Crashed {
+                message: reason.clone(),
+            });
+        }
+    })
 }
 
 /// One helper worker and the channel its replies arrive on.
 struct Helper {
     worker: Worker,
     replies: async_channel::Receiver<FromHelper>,
-    /// For timeouts: they speak for a helper that cannot.
+    /// For [`deadline`]s.
     send: async_channel::Sender<FromHelper>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
@@ -76,17 +78,11 @@ impl Helper {
         let worker = Worker::new_with_options(script, &options).map_err(|e| format!("{e:?}"))?;
         let (send, replies) = async_channel::unbounded();
         let to_channel = send.clone();
-        let timeout = send.clone();
-        let send_for_timeouts = send.clone();
-        let started = Rc::new(Cell::new(false));
-        let ready = started.clone();
+        let send_for_deadlines = send.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let reply = FromHelper::from_js(event.data()).unwrap_or_else(|e| FromHelper::Failed {
                 message: e.to_string(),
             });
-            if reply == FromHelper::Ready {
-                ready.set(true);
-            }
             let _ = to_channel.try_send(reply);
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -96,13 +92,6 @@ impl Helper {
                 .and_then(|m| m.as_string())
                 .unwrap_or_else(|| "its script failed (see the browser console)".to_string());
             let _ = send.try_send(FromHelper::Crashed { message: detail });
-        });
-        after(START_TIMEOUT_MS as f64, move || {
-            if !started.get() {
-                let _ = timeout.try_send(FromHelper::Crashed {
-                    message: format!("it did not start within {} s", START_TIMEOUT_MS / 1000),
-                });
-            }
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         let first = js_sys::Object::new();
@@ -114,7 +103,7 @@ impl Helper {
         Ok(Helper {
             worker,
             replies,
-            send: send_for_timeouts,
+            send: send_for_deadlines,
             _on_message: on_message,
             _on_error: on_error,
         })
@@ -123,27 +112,7 @@ impl Helper {
     /// The next reply, as a share's result.
     async fn receive(&self, index: usize) -> Result<ShareGradients, HelperError> {
         match self.replies.recv().await {
-            Ok(FromHelper::Gradients {
-                gradients,
-                loss_sum,
-                correct,
-            }) => Ok(ShareGradients {
-                gradients: floats(&gradients),
-                loss_sum,
-                correct,
-            }),
-            Ok(FromHelper::Ready) => Err(HelperError::Failed {
-                helper: index,
-                message: "it answered a share by saying it is ready".to_string(),
-            }),
-            Ok(FromHelper::Failed { message }) => Err(HelperError::Failed {
-                helper: index,
-                message,
-            }),
-            Ok(FromHelper::Crashed { message }) => Err(HelperError::Stopped {
-                helper: index,
-                reason: message,
-            }),
+            Ok(reply) => reply.into_share(index),
             Err(_) => Err(HelperError::Stopped {
                 helper: index,
                 reason: "its reply channel closed".to_string(),
@@ -184,6 +153,12 @@ impl HelperPool {
                 .map_err(|reason| HelperError::Stopped { helper, reason })?;
             helpers.push(spawned);
         }
+        // A script that never loads sends nothing; dropped (cancelled) once all have answered.
+        let _start_limit = deadline(
+            f64::from(START_TIMEOUT_MS),
+            helpers.iter().map(|h| h.send.clone()).collect(),
+            format!("it did not start within {} s", START_TIMEOUT_MS / 1000),
+        );
         for (helper, spawned) in helpers.iter().enumerate() {
             match spawned.replies.recv().await {
                 Ok(FromHelper::Ready) => {}
@@ -276,18 +251,11 @@ impl GradientHelpers for RunHelpers {
             // The trainer computed its own share in the meantime: helpers have this long.
             let own_ms = js_sys::Date::now() - self.sent_at;
             let limit_ms = (own_ms * REPLY_TIMEOUT_FACTOR).max(MIN_REPLY_TIMEOUT_MS);
-            let waiting = Rc::new(Cell::new(true));
-            let senders: Vec<_> = self.pool.helpers.iter().map(|h| h.send.clone()).collect();
-            let still_waiting = waiting.clone();
-            after(limit_ms, move || {
-                if still_waiting.get() {
-                    for send in senders {
-                        let _ = send.try_send(FromHelper::Crashed {
-                            message: format!("no answer within {:.0} s", limit_ms / 1e3),
-                        });
-                    }
-                }
-            });
+            let answer_limit = deadline(
+                limit_ms,
+                self.pool.helpers.iter().map(|h| h.send.clone()).collect(),
+                format!("no answer within {:.0} s", limit_ms / 1e3),
+            );
             let mut results = Vec::with_capacity(sent.len());
             for (helper, sent) in sent.into_iter().enumerate() {
                 results.push(match sent {
@@ -295,7 +263,7 @@ impl GradientHelpers for RunHelpers {
                     Err(error) => Err(error),
                 });
             }
-            waiting.set(false);
+            drop(answer_limit);
             if results.iter().any(Result::is_err) {
                 self.pool.broken.set(true);
             }
