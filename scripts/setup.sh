@@ -120,9 +120,9 @@ job page-modules "building the page's two WebAssembly modules (burn for wasm32, 
 # How long all of it takes (README, "Set-up times"): burn for wasm32 is the longest step, then
 # the tools (wasm-opt's C++ the longest of them).
 if [ "$burn_built" = 0 ] && [ "$mode" = page ]; then
-  wait_jobs "40 minutes on 2 cores"
+  wait_jobs "15 to 40 minutes"
 elif [ "$burn_built" = 0 ]; then
-  wait_jobs "an hour or more"
+  wait_jobs "25 to 60 minutes"
 elif [ "${JOB_PID[wasm-opt]+set}" ]; then
   wait_jobs "30 to 40 min"
 else
