@@ -106,11 +106,12 @@ page_modules() {
   for crate in convlab-web-cpu convlab-web-gpu; do
     cargo build --release --target=wasm32-unknown-unknown --manifest-path "crates/$crate/Cargo.toml"
   done
-  # The published page (`trunk build --release`: publish.sh, the tests) links the page's module
+  # The published page (`trunk build --release`: publish.sh, the tests) links both modules
   # with the size-optimised profile (Cargo.toml, [profile.web]); the local page (run.sh) does not.
   if [ "$mode" != page ]; then
-    cargo build --profile web --target=wasm32-unknown-unknown \
-      --manifest-path crates/convlab-web-cpu/Cargo.toml
+    for crate in convlab-web-cpu convlab-web-gpu; do
+      cargo build --profile web --target=wasm32-unknown-unknown --manifest-path "crates/$crate/Cargo.toml"
+    done
   fi
 }
 burn_built=0
