@@ -169,7 +169,9 @@ pub fn table(runs: &[RunRecord], compared: &BTreeSet<usize>) -> Markup {
                     td.val-accuracy { (maybe_percent(r.val_accuracy)) }
                     td.test-accuracy { (maybe_percent(r.test_accuracy)) }
                     td.backend {
-                        (r.backend)
+                        // An automatic choice names both backends' figures: one line here,
+                        // the whole text on hover and for screen readers.
+                        span.backend-text title=(r.backend) { (r.backend) }
                         @if !r.notes.is_empty() { br; small.run-notes { (r.notes) } }
                     }
                     td.stop-reason { (r.stop_reason) }
@@ -209,6 +211,9 @@ mod tests {
         );
         assert!(html.find("second").unwrap() < html.find("first").unwrap());
         assert!(html.contains(r#"<td class="epochs">3 of 5</td>"#));
+        assert!(html.contains(
+            r#"<span class="backend-text" title="CPU (burn-flex)">CPU (burn-flex)</span>"#
+        ));
         assert!(html.contains("113,386") && html.contains("90.45%") && html.contains("3,077"));
         let json = serde_json::to_string(&[run("x", 5)]).unwrap();
         let back: Vec<RunRecord> = serde_json::from_str(&json).unwrap();
