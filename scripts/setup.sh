@@ -102,17 +102,16 @@ fi
 # together, cargo would unify their features and Trunk would build them again). A no-op when
 # they are already built.
 page_modules() {
-  local crate
-  for crate in convlab-web-cpu convlab-web-gpu; do
-    cargo build --release --target=wasm32-unknown-unknown --manifest-path "crates/$crate/Cargo.toml"
-  done
-  # The published page (`trunk build --release`: publish.sh, the tests) links both modules
-  # with the size-optimised profile (Cargo.toml, [profile.web]); the local page (run.sh) does not.
-  if [ "$mode" != page ]; then
+  # The local page (run.sh) uses the release profile; the published one (`trunk build
+  # --release`: publish.sh, the tests) the size-optimised `web` profile (Cargo.toml).
+  local crate profile profiles=(release)
+  [ "$mode" = page ] || profiles+=(web)
+  for profile in "${profiles[@]}"; do
     for crate in convlab-web-cpu convlab-web-gpu; do
-      cargo build --profile web --target=wasm32-unknown-unknown --manifest-path "crates/$crate/Cargo.toml"
+      cargo build --profile "$profile" --target=wasm32-unknown-unknown \
+        --manifest-path "crates/$crate/Cargo.toml"
     done
-  fi
+  done
 }
 burn_built=0
 compgen -G "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/deps/libburn_wgpu-*" >/dev/null && burn_built=1

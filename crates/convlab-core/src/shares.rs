@@ -7,7 +7,7 @@
 //! up to float rounding. The models have no dropout or batch statistics, which would make a
 //! share's step depend on the rest of the batch.
 
-use crate::checkpoint::{read_weights, with_weights, CheckpointError};
+use crate::checkpoint::{read_weights, with_weights};
 use crate::data::{Dataset, IMAGE_PIXELS};
 use crate::model::Sequential;
 use crate::spec::ModelSpec;
@@ -52,9 +52,14 @@ pub enum ShareJobError {
 }
 
 impl ShareJob {
-    /// Whether a replica can compute this job (the weights are checked against the model as
-    /// they are loaded).
-    pub fn check(&self) -> Result<(), ShareJobError> {
+    /// Whether a replica of a model of `params` parameters can compute this job.
+    pub fn check(&self, params: usize) -> Result<(), ShareJobError> {
+        if self.weights.len() != params {
+            return Err(ShareJobError::Weights {
+                expected: params,
+                found: self.weights.len(),
+            });
+        }
         let examples = &self.examples;
         if examples.is_empty() {
             return Err(ShareJobError::Empty);
@@ -145,21 +150,19 @@ impl ShareReplica {
 
     /// The gradients of `job`'s share, from `job`'s weights.
     pub async fn gradients(&mut self, job: &ShareJob) -> Result<ShareGradients, TrainError> {
-        job.check()?;
         let model = self
             .model
             .take()
             .expect("the replica's model is only taken out inside gradients");
+        if let Err(error) = job.check(model.num_params()) {
+            self.model = Some(model);
+            return Err(error.into());
+        }
         let model = match with_weights(model.clone(), &job.weights, &self.train_device) {
             Ok(model) => model,
             Err(error) => {
                 self.model = Some(model);
-                return Err(match error {
-                    CheckpointError::Weights { expected, found } => {
-                        ShareJobError::Weights { expected, found }.into()
-                    }
-                    other => other.into(),
-                });
+                return Err(error.into());
             }
         };
         let indices: Vec<usize> = (0..job.examples.len()).collect();

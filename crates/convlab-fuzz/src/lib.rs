@@ -313,14 +313,11 @@ pub fn to_helper(data: &[u8]) {
     };
     let spec = request.spec.clone();
     check_spec(&spec);
-    let job = request.job();
-    if job.check().is_err() {
-        return;
-    }
     let Ok(params) = spec.param_count() else {
         return;
     };
-    if params > MAX_COMPUTED_PARAMS {
+    let job = request.job();
+    if job.check(params).is_err() || params > MAX_COMPUTED_PARAMS {
         return;
     }
     let Ok(mut replica) = ShareReplica::new(&spec, &Backend::cpu().device) else {

@@ -109,7 +109,10 @@ fn generated_seeds_are_accepted() {
     }
     for (name, bytes) in seeds("to_helper") {
         let request = serde_json::from_slice::<ShareRequest>(&bytes);
-        let checked = request.map(|r| r.job().check());
+        let checked = request.map(|r| {
+            let params = r.spec.param_count().unwrap();
+            r.job().check(params)
+        });
         assert!(
             matches!(checked, Ok(Ok(()))),
             "to_helper/{name}: {checked:?}; {rewrite}"
