@@ -4,15 +4,18 @@
 //!
 //! `requests`: what the page asks ([`ToWorker`]); `replies`: what the worker answers
 //! ([`FromWorker`]) and which request a reply belongs to; `helpers`: between the training
-//! worker and its helper workers on further cores; `wire`: the byte encodings that keep bulk
-//! data (activations, kernels) one typed array on the way.
+//! worker and its helper workers on further cores; `pacing`: how often batch reports go to
+//! the page; `wire`: the byte encodings that keep bulk data (activations, kernels) one typed
+//! array on the way.
 
 mod helpers;
+mod pacing;
 mod replies;
 mod requests;
 mod wire;
 
 pub use helpers::{FromHelper, ShareRequest};
+pub use pacing::BatchReports;
 pub use replies::{FileProgress, FromWorker, RequestKind, TestResult};
 pub use requests::{BackendChoice, Destination, Fault, ToWorker, TrainRequest, WarmUp};
 

@@ -2,8 +2,8 @@
 //! [`ToWorker`] requests and draws the [`FromWorker`] replies, so training never blocks it.
 //!
 //! [`Session`] is the worker's logic without the transport (tests drive it directly); this
-//! module is the transport: the message loop, the queue, the stop slot and the yield to the
-//! event loop between batches.
+//! module is the transport: the message loop, the queue, the stop slot, the pace of batch
+//! reports and the yield to the event loop between batches.
 
 pub mod helper;
 mod helpers;
@@ -12,7 +12,7 @@ mod session;
 pub use helpers::HelperPool;
 pub use session::{Session, SessionError};
 
-use crate::protocol::{Fault, FromWorker, RequestKind, ToWorker};
+use crate::protocol::{BatchReports, Fault, FromWorker, RequestKind, ToWorker};
 use convlab_core::StopHandle;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -170,8 +170,13 @@ pub fn start(scope: DedicatedWorkerGlobalScope) {
                 if matches!(request, ToWorker::WarmUp(_)) && makes_warm_up_stale(&queue.borrow()) {
                     continue;
                 }
+                let mut reports = BatchReports::default();
                 taken
-                    .handle(request, &mut |reply| post(&scope, reply))
+                    .handle(request, &mut |reply| {
+                        if reports.admits(&reply, js_sys::Date::now()) {
+                            post(&scope, reply);
+                        }
+                    })
                     .await;
             }
             *session.borrow_mut() = Some(taken);
