@@ -320,8 +320,14 @@ async function workersPage(workers, batch) {
   return { b, page };
 }
 
-/** Trains on a ready page: steady samples/s (the epochs after the first) and test accuracy. */
+/** Trains on a ready page: steady samples/s (the epochs after the first), test accuracy, and
+ * on several workers how the last epoch's batches were shared (the worker's console line). */
 async function trainWorkersPage(page) {
+  let shared = null;
+  page.on('console', (m) => {
+    const x = m.text().match(/^convlab shares: epoch \d+, \d+ steps, last split \[([\d, ]+)\], own share ([\d.]+) ms, waited ([\d.]+) ms a step/);
+    if (x) shared = { split: x[1].replace(/ /g, ''), own_ms: Number(x[2]), waited_ms: Number(x[3]) };
+  });
   await page.click('#train');
   await page.waitForFunction(() => document.querySelector('#test-result').textContent.includes('Test loss'), null, { timeout: 1_800_000 });
   const seconds = (await page.getAttribute('#epoch-log', 'data-seconds')).split(',').map(Number);
@@ -330,6 +336,7 @@ async function trainWorkersPage(page) {
     sps: (steady.length * SAMPLES) / steady.reduce((a, c) => a + c, 0),
     accuracy: Number((await page.locator('#test-result').textContent()).match(/test accuracy ([\d.]+)/)[1]),
     backend: (await page.locator('#backend').textContent()).replace('Backend: ', ''),
+    shared,
   };
 }
 
@@ -378,21 +385,22 @@ if (WORKERS) {
     }
   }
   // Ratios within a round only (this machine's speed drifts between rounds).
-  console.log('| batch | workers | samples/s (median of rounds) | vs 1 worker, each round | test accuracy |');
-  console.log('|---|---|---|---|---|');
+  console.log('| batch | workers | samples/s (median of rounds) | vs 1 worker, each round | test accuracy | last epoch: split, own share, wait a step (each round) |');
+  console.log('|---|---|---|---|---|---|');
   for (const batch of BATCHES) {
     const of = (workers) => results.filter((r) => r.batch === batch && r.workers === workers);
     const ones = of(1).map((r) => r.sps);
     const perRound = (figures) => figures.map((sps, round) => (ones[round] ? `${(sps / ones[round]).toFixed(2)}×` : '–')).join(', ');
     for (const workers of counts) {
       const figures = of(workers).map((r) => r.sps);
-      console.log(`| ${batch} | ${workers} | ${median(figures).toFixed(0)} (${figures.map((f) => f.toFixed(0)).join(', ')}) | ${perRound(figures)} | ${of(workers).map((r) => r.accuracy.toFixed(4)).join(', ')} |`);
+      const sharing = of(workers).map((r) => (r.shared ? `${r.shared.split}, ${r.shared.own_ms} ms, ${r.shared.waited_ms} ms` : '–')).join('; ');
+      console.log(`| ${batch} | ${workers} | ${median(figures).toFixed(0)} (${figures.map((f) => f.toFixed(0)).join(', ')}) | ${perRound(figures)} | ${of(workers).map((r) => r.accuracy.toFixed(4)).join(', ')} | ${sharing} |`);
     }
     const ceiling = ceilings.filter((c) => c.batch === batch);
     if (ceiling.length) {
       const figures = ceiling.map((c) => c.sps);
       const each = ceiling.map((c) => c.each.join(' + ')).join('; ');
-      console.log(`| ${batch} | ${most} separate pages, 1 worker each (the machine's ceiling: ${each}) | ${median(figures).toFixed(0)} (${figures.map((f) => f.toFixed(0)).join(', ')}) | ${perRound(figures)} | – |`);
+      console.log(`| ${batch} | ${most} separate pages, 1 worker each (the machine's ceiling: ${each}) | ${median(figures).toFixed(0)} (${figures.map((f) => f.toFixed(0)).join(', ')}) | ${perRound(figures)} | – | – |`);
     }
   }
   await server.close();

@@ -440,7 +440,8 @@ fn train_and_report(
             TrainEvent::Checkpoint(_)
             | TrainEvent::Snapshot(_)
             | TrainEvent::Resumed { .. }
-            | TrainEvent::HelpersStopped { .. } => {}
+            | TrainEvent::HelpersStopped { .. }
+            | TrainEvent::Shared(_) => {}
         }
     };
     let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;

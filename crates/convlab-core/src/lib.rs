@@ -27,8 +27,8 @@ pub use mistakes::{most_confused_pairs, ConfusedPair, Prediction};
 pub use model::Sequential;
 pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
 pub use shares::{
-    GradientHelpers, HelperError, LocalHelpers, ShareGradients, ShareJob, ShareJobError,
-    ShareReplica, SharesFuture,
+    GradientHelpers, HelperError, LocalHelpers, ShareBalance, ShareGradients, ShareJob,
+    ShareJobError, ShareReplica, SharedEpoch, SharesFuture,
 };
 pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
 pub use speed::{time_steps, BackendTimings, StepTiming};

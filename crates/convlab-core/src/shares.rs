@@ -20,6 +20,10 @@ use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
+use web_time::Instant;
+
+mod balance;
+pub use balance::{ShareBalance, SharedEpoch};
 
 /// A helper's part of a training step: the weights to start from and the examples of its share.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +98,10 @@ pub struct ShareGradients {
     pub loss_sum: f32,
     /// How many of the share's examples the model classified correctly.
     pub correct: f32,
+    /// How long the helper took, from being handed the share to having its answer ready
+    /// (in a browser, decoding and encoding the messages included): the next steps' shares
+    /// are sized by it ([`ShareBalance`]).
+    pub seconds: f64,
 }
 
 /// Why a helper's share did not come back; the trainer then computes the batch itself.
@@ -150,6 +158,7 @@ impl ShareReplica {
 
     /// The gradients of `job`'s share, from `job`'s weights.
     pub async fn gradients(&mut self, job: &ShareJob) -> Result<ShareGradients, TrainError> {
+        let started = Instant::now();
         let model = self
             .model
             .take()
@@ -187,6 +196,7 @@ impl ShareReplica {
             gradients,
             loss_sum,
             correct,
+            seconds: started.elapsed().as_secs_f64(),
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError, EarlyStoppingState, T
 use crate::data::{Dataset, IMAGE_SIDE};
 use crate::model::Sequential;
 use crate::model_file::{ModelHeader, TrainingInfo};
-use crate::shares::{self, GradientHelpers, HelperError};
+use crate::shares::{self, GradientHelpers, HelperError, ShareBalance, SharedEpoch};
 use crate::spec::{ModelSpec, SpecError, NUM_CLASSES};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -390,6 +390,9 @@ pub enum TrainEvent {
     HelpersStopped {
         message: String,
     },
+    /// How the epoch's batches were shared with the helpers (after its
+    /// [`TrainEvent::Epoch`], when helpers took part).
+    Shared(SharedEpoch),
 }
 
 /// Loss, accuracy and every prediction on a dataset (for the confusion matrix and the
@@ -608,6 +611,8 @@ pub struct Trainer {
     watched: Option<Dataset>,
     /// Replicas that take shares of each batch, when training on several cores.
     helpers: Option<Box<dyn GradientHelpers>>,
+    /// How each batch is cut among the trainer and its helpers.
+    balance: ShareBalance,
 }
 
 impl Trainer {
@@ -666,6 +671,7 @@ impl Trainer {
             watched: None,
             resumed_from: None,
             helpers: None,
+            balance: ShareBalance::default(),
         })
     }
 
@@ -790,6 +796,7 @@ impl Trainer {
     /// trainer reports [`TrainEvent::HelpersStopped`] and trains alone.
     pub fn use_helpers(&mut self, helpers: Box<dyn GradientHelpers>) {
         self.helpers = Some(helpers);
+        self.balance = ShareBalance::default();
     }
 
     /// Stops on `handle` from now on: one made before this trainer existed, so that a stop
@@ -980,8 +987,9 @@ impl Trainer {
             unreachable!("only called with helpers");
         };
         let indices = &self.order[range];
-        let shares = shares::share_ranges(indices.len(), helpers.count() + 1);
+        let shares = self.balance.ranges(indices.len(), helpers.count() + 1);
         helpers.start(shares::jobs_for(model, &self.train, indices, &shares).await?);
+        let started = Instant::now();
         let own = shares::share_step(
             model,
             &self.loss_fn,
@@ -990,7 +998,9 @@ impl Trainer {
             shares[0].len() as f32 / indices.len() as f32,
             &self.train_device,
         );
+        let own_seconds = started.elapsed().as_secs_f64();
         let results = helpers.finish().await;
+        let waited = started.elapsed().as_secs_f64() - own_seconds;
         Ok(
             shares::add_shares(own.grads, model, results, shares.len() - 1, &self.device).map(
                 |(grads, theirs)| {
@@ -998,6 +1008,11 @@ impl Trainer {
                     for share in &theirs {
                         self.sums.add_host(share.loss_sum, share.correct);
                     }
+                    let sizes: Vec<usize> = shares.iter().map(|s| s.len()).collect();
+                    let seconds: Vec<f64> = std::iter::once(own_seconds)
+                        .chain(theirs.iter().map(|share| share.seconds))
+                        .collect();
+                    self.balance.record(&sizes, &seconds, waited);
                     grads
                 },
             ),
@@ -1027,6 +1042,9 @@ impl Trainer {
             samples: self.samples_in_epoch,
         };
         emit(TrainEvent::Epoch(metrics.clone()));
+        if let Some(shared) = self.balance.end_epoch(metrics.epoch) {
+            emit(TrainEvent::Shared(shared));
+        }
         self.history.push(metrics.clone());
         self.epoch += 1;
         self.batch = 0;

@@ -5,7 +5,7 @@ mod common;
 
 use convlab_core::{
     block_on, Backend, GradientHelpers, HelperError, LocalHelpers, ModelSpec, ShareJob,
-    ShareReplica, SharesFuture, TrainConfig, TrainEvent, Trainer,
+    ShareReplica, SharedEpoch, SharesFuture, TrainConfig, TrainEvent, Trainer,
 };
 use std::sync::Arc;
 
@@ -112,10 +112,72 @@ fn a_batch_shared_among_replicas_trains_the_same_model_as_one_worker() {
                 .any(|e| matches!(e, TrainEvent::HelpersStopped { .. })),
             "no helper failed"
         );
+        // Nine batches of 32 shared in each epoch (not the last, of one image).
+        let figures = shared_epochs(&shared.0);
+        assert_eq!(figures.len(), 2);
+        for epoch in &figures {
+            assert_eq!(epoch.steps, 9);
+            assert_eq!(epoch.split.len(), helpers + 1);
+            assert_eq!(epoch.split.iter().sum::<usize>(), 32);
+            assert!(epoch.own_seconds > 0.0 && epoch.waited_seconds >= 0.0);
+        }
     }
+    assert!(shared_epochs(&alone.0).is_empty(), "nothing shared alone");
     // The loss fell, so the comparison is of a run that learned.
     let losses = epochs(&alone.0);
     assert!(losses[1].0 < losses[0].0, "{losses:?}");
+}
+
+fn shared_epochs(events: &[TrainEvent]) -> Vec<SharedEpoch> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Shared(figures) => Some(figures.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A helper that reports four times the time it took, as one on a busier core would.
+struct SlowHelper(LocalHelpers);
+
+impl GradientHelpers for SlowHelper {
+    fn count(&self) -> usize {
+        self.0.count()
+    }
+
+    fn start(&mut self, jobs: Vec<ShareJob>) {
+        self.0.start(jobs);
+    }
+
+    fn finish(&mut self) -> SharesFuture<'_> {
+        Box::pin(async move {
+            let mut results = self.0.finish().await;
+            for share in results.iter_mut().flatten() {
+                share.seconds *= 4.0;
+            }
+            results
+        })
+    }
+}
+
+#[test]
+fn a_slower_helper_is_given_a_smaller_share() {
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let device = Backend::cpu().device;
+    let alone = train(&spec, || None);
+    let shared = train(&spec, || {
+        Some(Box::new(SlowHelper(
+            LocalHelpers::new(&spec, &device, 1).unwrap(),
+        )))
+    });
+    let split = &shared_epochs(&shared.0)[1].split;
+    assert!(
+        split[1] < split[0] / 2,
+        "the split after an epoch: {split:?}"
+    );
+    // Shares of any size make the same step.
+    assert_same_run(&alone, &shared);
 }
 
 /// Helpers that answer the first `good` steps correctly, then fail as `failure` says.
@@ -151,6 +213,7 @@ impl GradientHelpers for FailingHelpers {
                 gradients,
                 loss_sum: 0.0,
                 correct: 0.0,
+                seconds: 0.001,
             })]
         })
     }
@@ -259,9 +322,10 @@ fn a_replica_refuses_a_malformed_share_by_name_and_stays_usable() {
         let error = block_on(replica.gradients(&job)).unwrap_err();
         assert!(error.to_string().ends_with(reason), "{error}");
     }
+    let again = block_on(replica.gradients(&good)).unwrap();
     assert_eq!(
-        block_on(replica.gradients(&good)).unwrap(),
-        computed,
+        (again.gradients, again.loss_sum, again.correct),
+        (computed.gradients, computed.loss_sum, computed.correct),
         "the refusals left the replica as it was"
     );
 }

@@ -347,7 +347,7 @@ pub fn from_helper(data: &[u8]) {
         FromHelper::Gradients { gradients, .. } => Some(gradients.len()),
         _ => None,
     };
-    match (reply.into_share(3), bytes) {
+    match (reply.into_share(3, 0.0), bytes) {
         (Ok(share), Some(bytes)) => assert_eq!(share.gradients.len(), bytes / 4),
         (Err(e), None) => assert!(e.to_string().starts_with("helper 3 "), "{e}"),
         (result, _) => panic!("a share from a reply of the wrong kind: {result:?}"),

@@ -500,11 +500,15 @@ fn write_seeds() {
         ("ready", FromHelper::Ready),
         (
             "gradients",
-            FromHelper::gradients(&ShareGradients {
-                gradients: vec![0.5, -1.25, 3.0e-7],
-                loss_sum: 1.5,
-                correct: 1.0,
-            }),
+            FromHelper::gradients(
+                &ShareGradients {
+                    gradients: vec![0.5, -1.25, 3.0e-7],
+                    loss_sum: 1.5,
+                    correct: 1.0,
+                    seconds: 0.03125,
+                },
+                0.03125,
+            ),
         ),
         (
             "failed",

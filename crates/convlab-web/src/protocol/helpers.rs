@@ -78,6 +78,10 @@ pub enum FromHelper {
         gradients: Vec<u8>,
         loss_sum: f32,
         correct: f32,
+        /// When the answer was ready, on the clock the workers share (milliseconds): the
+        /// training worker tells from it how long the share took ([`ShareGradients::seconds`]).
+        #[serde(default)]
+        ready_at_ms: f64,
     },
     Failed {
         message: String,
@@ -88,25 +92,30 @@ pub enum FromHelper {
 }
 
 impl FromHelper {
-    pub fn gradients(share: &ShareGradients) -> FromHelper {
+    /// The answer to a share, ready at `ready_at_ms` on the workers' shared clock.
+    pub fn gradients(share: &ShareGradients, ready_at_ms: f64) -> FromHelper {
         FromHelper::Gradients {
             gradients: to_bytes(&share.gradients),
             loss_sum: share.loss_sum,
             correct: share.correct,
+            ready_at_ms,
         }
     }
 
-    /// What helper number `helper` answered to a share, as the trainer takes it.
-    pub fn into_share(self, helper: usize) -> Result<ShareGradients, HelperError> {
+    /// What helper number `helper` answered to a share handed out at `sent_at_ms` (the
+    /// shared clock), as the trainer takes it.
+    pub fn into_share(self, helper: usize, sent_at_ms: f64) -> Result<ShareGradients, HelperError> {
         match self {
             FromHelper::Gradients {
                 gradients,
                 loss_sum,
                 correct,
+                ready_at_ms,
             } => Ok(ShareGradients {
                 gradients: floats(&gradients),
                 loss_sum,
                 correct,
+                seconds: (ready_at_ms - sent_at_ms) / 1e3,
             }),
             FromHelper::Ready => Err(HelperError::Failed {
                 helper,

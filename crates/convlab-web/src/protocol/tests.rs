@@ -116,16 +116,27 @@ fn a_step_s_share_requests_give_their_jobs_back() {
 
 #[test]
 fn a_helper_s_answer_becomes_its_share_or_a_failure_naming_it() {
-    let share = FromHelper::gradients(&convlab_core::ShareGradients {
-        gradients: vec![1.5, -2.0],
-        loss_sum: 0.75,
-        correct: 2.0,
-    })
-    .into_share(1)
+    let share = FromHelper::gradients(
+        &convlab_core::ShareGradients {
+            gradients: vec![1.5, -2.0],
+            loss_sum: 0.75,
+            correct: 2.0,
+            seconds: 0.5,
+        },
+        1_000_037.5,
+    )
+    .into_share(1, 1_000_000.0)
     .unwrap();
+    // The helper's time runs from the share being handed out to the answer being ready (on
+    // the workers' shared clock), not just the replica's own computing.
     assert_eq!(
-        (share.gradients, share.loss_sum, share.correct),
-        (vec![1.5, -2.0], 0.75, 2.0)
+        (
+            share.gradients,
+            share.loss_sum,
+            share.correct,
+            share.seconds
+        ),
+        (vec![1.5, -2.0], 0.75, 2.0, 0.0375)
     );
     let failures = [
         (
@@ -146,6 +157,6 @@ fn a_helper_s_answer_becomes_its_share_or_a_failure_naming_it() {
         ),
     ];
     for (reply, message) in failures {
-        assert_eq!(reply.into_share(1).unwrap_err().to_string(), message);
+        assert_eq!(reply.into_share(1, 0.0).unwrap_err().to_string(), message);
     }
 }

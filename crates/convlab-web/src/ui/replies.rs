@@ -288,8 +288,9 @@ impl App {
                     message,
                 })]
             }
-            // The worker sends snapshots as their own reply (`FromWorker::Snapshot`).
-            TrainEvent::Finished(_) | TrainEvent::Snapshot(_) => Vec::new(),
+            // The worker sends snapshots as their own reply (`FromWorker::Snapshot`), and
+            // the sharing's figures only to the console.
+            TrainEvent::Finished(_) | TrainEvent::Snapshot(_) | TrainEvent::Shared(_) => Vec::new(),
             TrainEvent::Checkpoint(checkpoint) => {
                 self.checkpoint = Some(checkpoint);
                 Vec::new()

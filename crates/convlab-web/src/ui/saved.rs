@@ -29,7 +29,7 @@ pub struct Settings {
     #[serde(alias = "prefer_webgpu")]
     pub backend: BackendChoice,
     /// Workers that share each batch on the CPU; `None`: automatic (one per core, each with
-    /// at least 64 images of a batch).
+    /// at least 16 images of a batch).
     pub cpu_workers: Option<usize>,
     pub stop_at_loss_on: bool,
     pub stop_at_loss: f32,

@@ -61,10 +61,10 @@ impl TimingMemory {
 }
 
 /// The fewest images of a batch a CPU worker is given when their number is automatic: each
-/// step sends every helper the weights and gets its gradients back, which a share of 16 images
-/// does not repay (two workers were slower than one at batch 32 on the 2-core development
-/// machine, faster at batch 128: BENCHMARKS, "The CPU on every core").
-pub const MIN_AUTOMATIC_SHARE: usize = 64;
+/// step sends every helper the weights and gets its gradients back, which a share of 8 images
+/// does not repay (on the 2-core development machine two workers were as fast as one at batch
+/// 16 and faster from batch 32 on: BENCHMARKS, "The CPU on every core").
+pub const MIN_AUTOMATIC_SHARE: usize = 16;
 
 /// Automatic CPU workers: one per core, but no more than the batch has shares of
 /// [`MIN_AUTOMATIC_SHARE`] images.
@@ -200,11 +200,12 @@ mod tests {
     }
 
     #[test]
-    fn automatic_cpu_workers_get_at_least_a_share_of_64_images_each() {
-        assert_eq!(automatic_cpu_workers(2, 32), 1);
-        assert_eq!(automatic_cpu_workers(2, 64), 1);
+    fn automatic_cpu_workers_get_at_least_a_share_of_16_images_each() {
+        assert_eq!(automatic_cpu_workers(2, 16), 1);
+        assert_eq!(automatic_cpu_workers(2, 31), 1);
+        assert_eq!(automatic_cpu_workers(2, 32), 2);
         assert_eq!(automatic_cpu_workers(2, 128), 2);
-        assert_eq!(automatic_cpu_workers(8, 256), 4);
+        assert_eq!(automatic_cpu_workers(8, 64), 4);
         assert_eq!(automatic_cpu_workers(4, 1024), 4);
         assert_eq!(automatic_cpu_workers(1, 1024), 1);
         assert_eq!(

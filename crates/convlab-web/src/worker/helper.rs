@@ -60,7 +60,7 @@ async fn answer(replica: &Replica, request: ShareRequest) -> FromHelper {
     let result = model.gradients(&request.job()).await;
     *replica.borrow_mut() = Some((spec, model));
     match result {
-        Ok(share) => FromHelper::gradients(&share),
+        Ok(share) => FromHelper::gradients(&share, super::shared_clock_ms()),
         Err(e) => FromHelper::Failed {
             message: e.to_string(),
         },

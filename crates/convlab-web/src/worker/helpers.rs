@@ -109,10 +109,10 @@ impl Helper {
         })
     }
 
-    /// The next reply, as a share's result.
-    async fn receive(&self, index: usize) -> Result<ShareGradients, HelperError> {
+    /// The next reply, as the result of a share handed out at `sent_at_ms`.
+    async fn receive(&self, index: usize, sent_at_ms: f64) -> Result<ShareGradients, HelperError> {
         match self.replies.recv().await {
-            Ok(reply) => reply.into_share(index),
+            Ok(reply) => reply.into_share(index, sent_at_ms),
             Err(_) => Err(HelperError::Stopped {
                 helper: index,
                 reason: "its reply channel closed".to_string(),
@@ -202,7 +202,7 @@ impl HelperPool {
             pool: self.clone(),
             spec: spec.clone(),
             sent: Vec::new(),
-            sent_at: 0.0,
+            sent_at_ms: 0.0,
         })
     }
 }
@@ -213,8 +213,9 @@ struct RunHelpers {
     spec: ModelSpec,
     /// Whether each share of the current step was handed to its helper.
     sent: Vec<Result<(), HelperError>>,
-    /// When they were (`Date.now()`), for the replies' time limit.
-    sent_at: f64,
+    /// When they were (the workers' shared clock, ms): for the replies' time limit, and for
+    /// how long each helper took.
+    sent_at_ms: f64,
 }
 
 impl GradientHelpers for RunHelpers {
@@ -223,7 +224,6 @@ impl GradientHelpers for RunHelpers {
     }
 
     fn start(&mut self, jobs: Vec<ShareJob>) {
-        self.sent_at = js_sys::Date::now();
         self.sent = self
             .pool
             .helpers
@@ -243,13 +243,15 @@ impl GradientHelpers for RunHelpers {
                     .map_err(|message| HelperError::Failed { helper, message })
             })
             .collect();
+        // The trainer starts on its own share now; a helper's time runs from here too.
+        self.sent_at_ms = super::shared_clock_ms();
     }
 
     fn finish(&mut self) -> SharesFuture<'_> {
         Box::pin(async move {
             let sent = std::mem::take(&mut self.sent);
             // The trainer computed its own share in the meantime: helpers have this long.
-            let own_ms = js_sys::Date::now() - self.sent_at;
+            let own_ms = super::shared_clock_ms() - self.sent_at_ms;
             let limit_ms = (own_ms * REPLY_TIMEOUT_FACTOR).max(MIN_REPLY_TIMEOUT_MS);
             let answer_limit = deadline(
                 limit_ms,
@@ -259,7 +261,11 @@ impl GradientHelpers for RunHelpers {
             let mut results = Vec::with_capacity(sent.len());
             for (helper, sent) in sent.into_iter().enumerate() {
                 results.push(match sent {
-                    Ok(()) => self.pool.helpers[helper].receive(helper).await,
+                    Ok(()) => {
+                        self.pool.helpers[helper]
+                            .receive(helper, self.sent_at_ms)
+                            .await
+                    }
                     Err(error) => Err(error),
                 });
             }

@@ -88,6 +88,22 @@ thread_local! {
     };
 }
 
+/// Milliseconds on a clock that the page's workers read alike (`performance.timeOrigin +
+/// performance.now()`; `now()` alone counts from each worker's own start): how long a helper
+/// took for a share is told by the time its answer was ready against the time the share was
+/// handed out. 0 where there is no `performance`.
+fn shared_clock_ms() -> f64 {
+    let performance =
+        js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap_or_default();
+    let origin = js_sys::Reflect::get(&performance, &"timeOrigin".into())
+        .ok()
+        .and_then(|origin| origin.as_f64());
+    match origin {
+        Some(origin) => origin + performance_now(),
+        None => 0.0,
+    }
+}
+
 /// Lets the event loop run queued tasks (messages from the page), then resumes.
 pub async fn yield_to_event_loop() {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
@@ -214,4 +230,6 @@ fn report_panics() {
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = log)]
     fn log(s: &str);
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }

@@ -37,7 +37,8 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
         spec: ModelSpec::preset("cnn").unwrap(),
         batch_size: settings.batch_size,
         backend: settings.backend,
-        cpu_workers: 1,
+        // Automatic: this browser's two cores, 16 images each.
+        cpu_workers: 2,
         timings: None,
     };
     assert_eq!(warm_ups(&effects), [&first]);
@@ -67,7 +68,7 @@ fn the_model_on_screen_is_warmed_up_once_the_data_is_ready_and_again_after_each_
     })));
     let latest = warm_ups(&effects)[0].clone();
     assert_eq!(latest.batch_size, 128);
-    // So is another number of CPU workers (automatic: this browser's two cores, 64 images each).
+    // So is another number of CPU workers (automatic: this browser's two cores, 64 images each at batch 128).
     let effects = app.update(Msg::SettingsEdited(Ok(Settings {
         epochs: 2,
         batch_size: 128,
@@ -175,7 +176,7 @@ fn timings(cpu: f64, webgpu: f64) -> BackendTimings {
         adapter: "google swiftshader".into(),
         model: ModelSpec::preset("cnn").unwrap().to_text(),
         batch_size: 32,
-        cpu_workers: 1,
+        cpu_workers: 2,
         cpu: step(cpu),
         webgpu: step(webgpu),
     }

@@ -147,6 +147,17 @@ impl Session {
                 ));
                 emit(FromWorker::Training(TrainEvent::Checkpoint(checkpoint)));
             }
+            TrainEvent::Shared(shared) => {
+                // For the benchmarks (bench/browser), which read the console.
+                debug(&format!(
+                    "convlab shares: epoch {}, {} steps, last split {:?}, own share {:.2} ms, waited {:.2} ms a step",
+                    shared.epoch,
+                    shared.steps,
+                    shared.split,
+                    shared.own_seconds * 1e3 / shared.steps as f64,
+                    shared.waited_seconds * 1e3 / shared.steps as f64
+                ));
+            }
             TrainEvent::Epoch(metrics) => {
                 let epoch = metrics.epoch;
                 emit(FromWorker::Training(TrainEvent::Epoch(metrics)));
