@@ -5,7 +5,7 @@ mod common;
 
 use convlab_core::{
     block_on, Backend, GradientHelpers, HelperError, LocalHelpers, ModelSpec, ShareJob,
-    ShareReplica, SharedEpoch, SharesFuture, TrainConfig, TrainEvent, Trainer,
+    ShareReplica, SharedEpoch, SharesFuture, StopReason, TrainConfig, TrainEvent, Trainer,
 };
 use std::sync::Arc;
 
@@ -178,6 +178,53 @@ fn a_slower_helper_is_given_a_smaller_share() {
     );
     // Shares of any size make the same step.
     assert_same_run(&alone, &shared);
+}
+
+/// A helper whose replica has diverged: its share's loss is NaN.
+struct DivergedHelper(LocalHelpers);
+
+impl GradientHelpers for DivergedHelper {
+    fn count(&self) -> usize {
+        self.0.count()
+    }
+
+    fn start(&mut self, jobs: Vec<ShareJob>) {
+        self.0.start(jobs);
+    }
+
+    fn finish(&mut self) -> SharesFuture<'_> {
+        Box::pin(async move {
+            let mut results = self.0.finish().await;
+            for share in results.iter_mut().flatten() {
+                share.loss_sum = f32::NAN;
+            }
+            results
+        })
+    }
+}
+
+#[test]
+fn a_helper_s_nan_loss_stops_the_run_by_name() {
+    let spec = ModelSpec::preset("cnn").unwrap();
+    let device = Backend::cpu().device;
+    let (events, _) = train(&spec, || {
+        Some(Box::new(DivergedHelper(
+            LocalHelpers::new(&spec, &device, 1).unwrap(),
+        )))
+    });
+    let stopped = events.iter().find_map(|e| match e {
+        TrainEvent::Stopped {
+            reason, message, ..
+        } => Some((reason.clone(), message.clone())),
+        _ => None,
+    });
+    let Some((StopReason::NonFinite { batch, value }, message)) = stopped else {
+        panic!("the run was not stopped for its loss: {stopped:?}");
+    };
+    // The first report, after `report_every` batches.
+    assert_eq!(batch, config().report_every);
+    assert!(value.is_nan());
+    assert!(message.contains("the loss became NaN"), "{message}");
 }
 
 /// Helpers that answer the first `good` steps correctly, then fail as `failure` says.
