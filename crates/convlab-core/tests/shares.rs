@@ -4,8 +4,9 @@
 mod common;
 
 use convlab_core::{
-    block_on, Backend, GradientHelpers, HelperError, LocalHelpers, ModelSpec, ShareJob,
-    ShareReplica, SharedEpoch, SharesFuture, StopReason, TrainConfig, TrainEvent, Trainer,
+    block_on, Backend, GradientHelpers, HelperError, LocalHelpers, ModelSpec, ShareGradients,
+    ShareJob, ShareReplica, SharedEpoch, SharesFuture, StopReason, TrainConfig, TrainEvent,
+    Trainer,
 };
 use std::sync::Arc;
 
@@ -138,24 +139,33 @@ fn shared_epochs(events: &[TrainEvent]) -> Vec<SharedEpoch> {
         .collect()
 }
 
-/// A helper that reports four times the time it took, as one on a busier core would.
-struct SlowHelper(LocalHelpers);
+/// Local helpers whose answers `alter` changes: to play one on a busier core, or one whose
+/// replica has diverged.
+struct AlteredHelpers {
+    inner: LocalHelpers,
+    alter: fn(&mut ShareGradients),
+}
 
-impl GradientHelpers for SlowHelper {
+impl AlteredHelpers {
+    fn one(spec: &ModelSpec, alter: fn(&mut ShareGradients)) -> Option<Box<dyn GradientHelpers>> {
+        let inner = LocalHelpers::new(spec, &Backend::cpu().device, 1).unwrap();
+        Some(Box::new(AlteredHelpers { inner, alter }))
+    }
+}
+
+impl GradientHelpers for AlteredHelpers {
     fn count(&self) -> usize {
-        self.0.count()
+        self.inner.count()
     }
 
     fn start(&mut self, jobs: Vec<ShareJob>) {
-        self.0.start(jobs);
+        self.inner.start(jobs);
     }
 
     fn finish(&mut self) -> SharesFuture<'_> {
         Box::pin(async move {
-            let mut results = self.0.finish().await;
-            for share in results.iter_mut().flatten() {
-                share.seconds *= 4.0;
-            }
+            let mut results = self.inner.finish().await;
+            results.iter_mut().flatten().for_each(self.alter);
             results
         })
     }
@@ -164,12 +174,10 @@ impl GradientHelpers for SlowHelper {
 #[test]
 fn a_slower_helper_is_given_a_smaller_share() {
     let spec = ModelSpec::preset("cnn").unwrap();
-    let device = Backend::cpu().device;
     let alone = train(&spec, || None);
+    // It reports four times the time it took.
     let shared = train(&spec, || {
-        Some(Box::new(SlowHelper(
-            LocalHelpers::new(&spec, &device, 1).unwrap(),
-        )))
+        AlteredHelpers::one(&spec, |share| share.seconds *= 4.0)
     });
     let split = &shared_epochs(&shared.0)[1].split;
     assert!(
@@ -180,37 +188,11 @@ fn a_slower_helper_is_given_a_smaller_share() {
     assert_same_run(&alone, &shared);
 }
 
-/// A helper whose replica has diverged: its share's loss is NaN.
-struct DivergedHelper(LocalHelpers);
-
-impl GradientHelpers for DivergedHelper {
-    fn count(&self) -> usize {
-        self.0.count()
-    }
-
-    fn start(&mut self, jobs: Vec<ShareJob>) {
-        self.0.start(jobs);
-    }
-
-    fn finish(&mut self) -> SharesFuture<'_> {
-        Box::pin(async move {
-            let mut results = self.0.finish().await;
-            for share in results.iter_mut().flatten() {
-                share.loss_sum = f32::NAN;
-            }
-            results
-        })
-    }
-}
-
 #[test]
 fn a_helper_s_nan_loss_stops_the_run_by_name() {
     let spec = ModelSpec::preset("cnn").unwrap();
-    let device = Backend::cpu().device;
     let (events, _) = train(&spec, || {
-        Some(Box::new(DivergedHelper(
-            LocalHelpers::new(&spec, &device, 1).unwrap(),
-        )))
+        AlteredHelpers::one(&spec, |share| share.loss_sum = f32::NAN)
     });
     let stopped = events.iter().find_map(|e| match e {
         TrainEvent::Stopped {
@@ -256,7 +238,7 @@ impl GradientHelpers for FailingHelpers {
         let jobs = std::mem::take(&mut self.jobs);
         let failure = self.failure;
         Box::pin(async move {
-            vec![failure(jobs).map(|gradients| convlab_core::ShareGradients {
+            vec![failure(jobs).map(|gradients| ShareGradients {
                 gradients,
                 loss_sum: 0.0,
                 correct: 0.0,
