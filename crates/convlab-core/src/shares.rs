@@ -98,9 +98,9 @@ pub struct ShareGradients {
     pub loss_sum: f32,
     /// How many of the share's examples the model classified correctly.
     pub correct: f32,
-    /// How long the helper took, from being handed the share to having its answer ready
-    /// (in a browser, decoding and encoding the messages included): the next steps' shares
-    /// are sized by it ([`ShareBalance`]).
+    /// How long the helper took, from being handed the share to having its gradients (in a
+    /// browser, the request's way to the helper and its decoding included; encoding and
+    /// posting the answer are not): the next steps' shares are sized by it ([`ShareBalance`]).
     pub seconds: f64,
 }
 

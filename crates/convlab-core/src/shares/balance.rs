@@ -1,7 +1,7 @@
 //! How a batch is cut among the trainer and its helpers. The trainer waits for the last
 //! answer, and a helper that answers early idles until the next step, so the shares are sized
 //! by each one's measured speed: the trainer's own share costs it only its compute, a helper's
-//! also the decoding and encoding of the messages, and cores slow each other down unevenly.
+//! also the request's way to it and its decoding, and cores slow each other down unevenly.
 //! Until a step has been timed the shares are near-equal.
 
 use super::share_ranges;
