@@ -17,6 +17,9 @@ cargo fmt --all -- --check
 step "shellcheck (the scripts)"
 shellcheck -x scripts/*.sh bench/*.sh .ci/run
 
+step "the source tree's shape (no file over 400 lines, no import cycle in convlab-core, README's layout map)"
+python3 scripts/check-structure.py
+
 step "cargo clippy (native, and the web crate for wasm32)"
 cargo clippy --release --workspace --all-targets -- -D warnings
 # Twice: the page's CPU-only module (convlab-web-cpu), and the WebGPU build (convlab-web-gpu:

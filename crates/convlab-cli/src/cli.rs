@@ -1,8 +1,11 @@
+//! The `convlab` command line: its subcommands and options (clap), and the training report
+//! (a progress bar, Keras's epoch log, or one JSON event per line).
+
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
-use convlab_core::limits::allowed;
-use convlab_core::summary::human_bytes;
+use convlab_core::train::allowed;
+use convlab_core::units::human_bytes;
 use convlab_core::MEMORY_BUDGET;
 use convlab_core::{
     evaluate, keras_code, model_file, Backend, BackendKind, Dataset, EarlyStoppingConfig,
@@ -64,6 +67,62 @@ impl ModelArgs {
     }
 }
 
+/// The training settings, the core's [`TrainConfig`] as options: `train` and `keras` share
+/// them, their defaults are the core's, and [`TrainSettings::config`] is the one conversion.
+#[derive(clap::Args)]
+struct TrainSettings {
+    #[arg(long, default_value_t = TrainConfig::default().epochs, value_parser = number::<usize>("epochs"), allow_negative_numbers = true)]
+    epochs: usize,
+    #[arg(long, default_value_t = TrainConfig::default().batch_size, value_parser = number::<usize>("batch_size"), allow_negative_numbers = true)]
+    batch_size: usize,
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate, value_parser = number::<f64>("learning_rate"), allow_negative_numbers = true)]
+    learning_rate: f64,
+    #[arg(long, default_value_t = TrainConfig::default().seed, value_parser = number::<u64>("seed"), allow_negative_numbers = true)]
+    seed: u64,
+    /// Hold out this fraction of the training images for validation.
+    #[arg(long, default_value_t = TrainConfig::default().validation_split, value_parser = number::<f32>("validation_split"), allow_negative_numbers = true)]
+    validation_split: f32,
+    /// The lab's callback: stop at an epoch end once the loss is below X.
+    #[arg(long, value_name = "X", num_args = 0..=1, default_missing_value = "0.01", value_parser = number::<f32>("stop_at_loss"), allow_negative_numbers = true)]
+    stop_at_loss: Option<f32>,
+    /// EarlyStopping: loss, val_loss, accuracy or val_accuracy.
+    #[arg(long)]
+    early_stopping: Option<String>,
+    #[arg(long, default_value_t = 0, value_parser = number::<usize>("patience"), allow_negative_numbers = true)]
+    patience: usize,
+    #[arg(long, default_value_t = 0.0, value_parser = number::<f32>("min_delta"), allow_negative_numbers = true)]
+    min_delta: f32,
+    #[arg(long)]
+    restore_best_weights: bool,
+}
+
+impl TrainSettings {
+    fn config(&self) -> Result<TrainConfig> {
+        let early_stopping = self
+            .early_stopping
+            .as_deref()
+            .map(|m| -> Result<_> {
+                Ok(EarlyStoppingConfig {
+                    monitor: parse_monitor(m)?,
+                    min_delta: self.min_delta,
+                    patience: self.patience,
+                    restore_best_weights: self.restore_best_weights,
+                })
+            })
+            .transpose()?;
+        Ok(TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+            validation_split: self.validation_split,
+            stop_at_loss: self.stop_at_loss,
+            early_stopping,
+            ..TrainConfig::default()
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the model's Keras-style summary.
@@ -75,14 +134,8 @@ enum Command {
     Train {
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long, default_value_t = 5, value_parser = number::<usize>("epochs"), allow_negative_numbers = true)]
-        epochs: usize,
-        #[arg(long, default_value_t = 32, value_parser = number::<usize>("batch_size"), allow_negative_numbers = true)]
-        batch_size: usize,
-        #[arg(long, default_value_t = 1e-3, value_parser = number::<f64>("learning_rate"), allow_negative_numbers = true)]
-        learning_rate: f64,
-        #[arg(long, default_value_t = 42, value_parser = number::<u64>("seed"), allow_negative_numbers = true)]
-        seed: u64,
+        #[command(flatten)]
+        settings: TrainSettings,
         /// Train on the first N training images only.
         #[arg(long, value_parser = at_least_one("limit"), allow_negative_numbers = true)]
         limit: Option<usize>,
@@ -94,21 +147,6 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "cpu")]
         backend: BackendKind,
-        /// The lab's callback: stop at an epoch end once the loss is below X.
-        #[arg(long, value_name = "X", num_args = 0..=1, default_missing_value = "0.01", value_parser = number::<f32>("stop_at_loss"), allow_negative_numbers = true)]
-        stop_at_loss: Option<f32>,
-        /// Hold out this fraction of the training images for validation.
-        #[arg(long, default_value_t = 0.0, value_parser = number::<f32>("validation_split"), allow_negative_numbers = true)]
-        validation_split: f32,
-        /// EarlyStopping: loss, val_loss, accuracy or val_accuracy.
-        #[arg(long)]
-        early_stopping: Option<String>,
-        #[arg(long, default_value_t = 0, value_parser = number::<usize>("patience"), allow_negative_numbers = true)]
-        patience: usize,
-        #[arg(long, default_value_t = 0.0, value_parser = number::<f32>("min_delta"), allow_negative_numbers = true)]
-        min_delta: f32,
-        #[arg(long)]
-        restore_best_weights: bool,
         /// Print one JSON event per line instead of the progress bar and log.
         #[arg(long)]
         json: bool,
@@ -146,10 +184,8 @@ enum Command {
     Keras {
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long, default_value_t = 5, value_parser = number::<usize>("epochs"), allow_negative_numbers = true)]
-        epochs: usize,
-        #[arg(long, default_value_t = 32, value_parser = number::<usize>("batch_size"), allow_negative_numbers = true)]
-        batch_size: usize,
+        #[command(flatten)]
+        settings: TrainSettings,
     },
     /// Write the first N training and test examples as IDX .gz files (test fixtures).
     Subset {
@@ -210,16 +246,8 @@ fn run(args: Args) -> Result<()> {
             print!("{}", summary.to_table("sequential"));
             Ok(())
         }
-        Command::Keras {
-            model,
-            epochs,
-            batch_size,
-        } => {
-            let config = TrainConfig {
-                epochs,
-                batch_size,
-                ..TrainConfig::default()
-            };
+        Command::Keras { model, settings } => {
+            let config = settings.config()?;
             let spec = model.spec()?;
             // The settings and the memory as for a run on the whole training set.
             config
@@ -288,44 +316,16 @@ fn run(args: Args) -> Result<()> {
         }
         Command::Train {
             model,
-            epochs,
-            batch_size,
-            learning_rate,
-            seed,
+            settings,
             limit,
             test_limit,
             data,
             backend,
-            stop_at_loss,
-            validation_split,
-            early_stopping,
-            patience,
-            min_delta,
-            restore_best_weights,
             json,
             save,
         } => {
             let spec = model.spec()?;
-            let early_stopping = early_stopping
-                .map(|m| -> Result<_> {
-                    Ok(EarlyStoppingConfig {
-                        monitor: parse_monitor(&m)?,
-                        min_delta,
-                        patience,
-                        restore_best_weights,
-                    })
-                })
-                .transpose()?;
-            let config = TrainConfig {
-                epochs,
-                batch_size,
-                learning_rate,
-                seed,
-                validation_split,
-                stop_at_loss,
-                early_stopping,
-                ..TrainConfig::default()
-            };
+            let config = settings.config()?;
             let mut train = Dataset::load(&data, TRAIN_IMAGES, TRAIN_LABELS)?;
             if let Some(n) = limit {
                 train = train.take(n);
@@ -484,4 +484,36 @@ fn most_confused(evaluation: &convlab_core::Evaluation, labels: &[u8]) -> Option
         })
         .collect();
     Some(format!("Most confused: {}", named.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use convlab_core::train::DEFAULT_LOSS_THRESHOLD;
+
+    fn settings(args: &[&str]) -> TrainConfig {
+        let args = Args::try_parse_from([&["convlab", "keras"], args].concat()).unwrap();
+        match args.command {
+            Command::Keras { settings, .. } => settings.config().unwrap(),
+            _ => unreachable!("parsed the keras command"),
+        }
+    }
+
+    /// The options' defaults are the core's, and a bare `--stop-at-loss` is the lab's threshold.
+    #[test]
+    fn the_options_convert_to_the_cores_settings() {
+        assert_eq!(settings(&[]), TrainConfig::default());
+        assert_eq!(
+            settings(&["--stop-at-loss"]).stop_at_loss,
+            Some(DEFAULT_LOSS_THRESHOLD)
+        );
+        let config = settings(&[
+            "--epochs=3",
+            "--validation-split=0.25",
+            "--early-stopping=val_loss",
+            "--patience=2",
+        ]);
+        assert_eq!((config.epochs, config.validation_split), (3, 0.25));
+        assert_eq!(config.early_stopping.unwrap().monitor, Monitor::ValLoss);
+    }
 }

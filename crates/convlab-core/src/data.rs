@@ -332,7 +332,7 @@ impl Dataset {
     /// `validation_split` does (before any shuffling).
     /// Consumes the dataset so that the training part is not copied.
     pub fn split_validation(mut self, fraction: f32) -> (Dataset, Dataset) {
-        let val = ((self.len() as f64) * fraction.clamp(0.0, 1.0) as f64).floor() as usize;
+        let val = validation_len(self.len(), fraction.clamp(0.0, 1.0));
         let train = self.len() - val;
         let tail = Dataset {
             images: self.images.split_off(train * IMAGE_PIXELS),
@@ -378,4 +378,10 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
         .write_all(bytes)
         .expect("writing to a Vec cannot fail");
     encoder.finish().expect("writing to a Vec cannot fail")
+}
+
+/// How many of `len` examples Keras's `validation_split=fraction` holds out for validation
+/// (the last ones): the one rounding the trainer, its checks and the page share.
+pub fn validation_len(len: usize, fraction: f32) -> usize {
+    ((len as f64) * fraction as f64).floor() as usize
 }

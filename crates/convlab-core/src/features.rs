@@ -1,10 +1,11 @@
 //! The lab's feature-map cell: every conv and pool layer's output for a few test images, read
 //! back (asynchronously, once) for drawing; and a student's own picture through the model.
 
+use crate::batch::batch_tensors;
 use crate::data::{Dataset, IMAGE_PIXELS, IMAGE_SIDE};
+use crate::error::TrainError;
 use crate::model::{LayerOutput, Sequential};
 use crate::spec::LayerInfo;
-use crate::train::{batch_tensors, TrainError};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use serde::{Deserialize, Serialize};

@@ -2,11 +2,11 @@
 //! the CLI and the browser crate drive it through [`train::Trainer`] and its events.
 
 pub mod backend;
-pub mod checkpoint;
+pub mod batch;
 pub mod data;
+pub mod error;
 pub mod features;
 pub mod keras;
-pub mod limits;
 pub mod mistakes;
 pub mod model;
 pub mod model_file;
@@ -15,14 +15,15 @@ pub mod spec;
 pub mod speed;
 pub mod summary;
 pub mod train;
+pub mod units;
 pub mod watch;
+pub mod weights;
 
 pub use backend::{Backend, BackendError, BackendKind};
-pub use checkpoint::{Checkpoint, CheckpointError};
 pub use data::{DataError, Dataset, CLASS_NAMES};
+pub use error::{CheckpointError, TrainError};
 pub use features::{classify, feature_maps, Classified, FeatureMaps};
 pub use keras::keras_code;
-pub use limits::{MemoryEstimate, MEMORY_BUDGET};
 pub use mistakes::{most_confused_pairs, ConfusedPair, Prediction};
 pub use model::Sequential;
 pub use model_file::{ModelFileError, ModelHeader, TrainingInfo};
@@ -30,12 +31,15 @@ pub use shares::{
     GradientHelpers, HelperError, LocalHelpers, ShareBalance, ShareGradients, ShareJob,
     ShareJobError, ShareReplica, SharedEpoch, SharesFuture,
 };
-pub use spec::{Activation, LayerInfo, LayerSpec, ModelSpec, Shape, SpecError, PRESET_NAMES};
+pub use spec::{
+    Activation, LayerInfo, LayerSpec, MemoryEstimate, ModelSpec, Shape, SpecError, MEMORY_BUDGET,
+    PRESET_NAMES,
+};
 pub use speed::{time_steps, BackendTimings, StepTiming};
 pub use summary::Summary;
 pub use train::{
-    evaluate, run, run_pausing, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor, RunSummary,
-    StopHandle, StopReason, TrainConfig, TrainError, TrainEvent, Trainer, LOSS_THRESHOLD_MESSAGE,
+    evaluate, run, run_pausing, Checkpoint, EarlyStoppingConfig, EpochMetrics, Evaluation, Monitor,
+    RunSummary, StopHandle, StopReason, TrainConfig, TrainEvent, Trainer, LOSS_THRESHOLD_MESSAGE,
 };
 pub use watch::{snapshot, Kernels, Snapshot};
 

@@ -119,12 +119,12 @@ async fn on_cpu(model: &Sequential) -> Result<Sequential, ModelFileError> {
     let problem = |e: &dyn std::fmt::Display| ModelFileError::ReadBack {
         problem: e.to_string(),
     };
-    let values = crate::checkpoint::read_weights(model)
+    let values = crate::weights::read_weights(model)
         .await
         .map_err(|e| problem(&e))?;
     let device = Device::flex();
     let fresh = Sequential::new(model.spec(), &device)?;
-    crate::checkpoint::with_weights(fresh, &values, &device).map_err(|e| problem(&e))
+    crate::weights::with_weights(fresh, &values, &device).map_err(|e| problem(&e))
 }
 
 /// Reads a `.convlab` file and rebuilds its model on `device` (an autodiff device to train

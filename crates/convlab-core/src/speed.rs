@@ -161,7 +161,7 @@ impl BackendTimings {
 
 fn rate(samples_per_second: f64) -> String {
     if samples_per_second >= 100.0 {
-        crate::summary::thousands(samples_per_second.round() as usize)
+        crate::units::thousands(samples_per_second.round() as usize)
     } else {
         format!("{samples_per_second:.1}")
     }

@@ -2,11 +2,12 @@
 //! kernels and the feature maps of a few chosen images, read back in one transaction, so the
 //! page can move through the epochs with a slider.
 
+use crate::batch::batch_tensors;
 use crate::data::Dataset;
+use crate::error::TrainError;
 use crate::features::{maps_of, FeatureMaps};
 use crate::model::Sequential;
 use crate::spec::LayerSpec;
-use crate::train::{batch_tensors, TrainError};
 use burn::module::Module;
 use burn::tensor::{Device, Transaction};
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 //! also the request's way to it and its decoding, and cores slow each other down unevenly.
 //! Until a step has been timed the shares are near-equal.
 
-use super::share_ranges;
+use crate::shares::step::share_ranges;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 

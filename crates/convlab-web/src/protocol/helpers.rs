@@ -3,7 +3,7 @@
 
 use super::{from_js, to_js};
 use crate::error::WebError;
-use convlab_core::checkpoint::{floats, to_bytes};
+use convlab_core::weights::{floats, to_bytes};
 use convlab_core::{Dataset, HelperError, ModelSpec, ShareGradients, ShareJob};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

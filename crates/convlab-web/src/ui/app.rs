@@ -6,7 +6,7 @@
 //! The worker's replies are handled in [`super::replies`], the host page's commands in
 //! [`super::commands`]; what is enabled when, in [`super::controls`].
 
-pub use super::messages::{CopyTarget, DownloadOf, Effect, Msg};
+pub use super::messages::{CopyTarget, DownloadOf, Effect, ModelsMsg, Msg};
 pub use super::state::{DataInfo, Maps, Run, ShownMaps, TestView, Versions, Warm};
 
 use super::editor;
@@ -361,7 +361,11 @@ impl App {
             Msg::Fault(fault) if self.test_faults => vec![Effect::Send(ToWorker::Fault(fault))],
             Msg::Fault(_) => Vec::new(),
             Msg::Host(command) => self.on_command(command),
-            other => self.on_models(other),
+            Msg::Models(msg) => self.on_models(msg),
+            Msg::Downloaded {
+                of: DownloadOf::Model,
+                result,
+            } => self.on_model_downloaded(result),
         }
     }
 }

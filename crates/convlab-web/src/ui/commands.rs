@@ -1,9 +1,10 @@
 //! How the page's state follows the host page's commands and the saved-model store.
 
-use super::app::{App, DownloadOf, Effect, Msg, Phase, TestView};
+use super::app::{App, DownloadOf, Effect, ModelsMsg, Phase, TestView};
 use super::host::{HostCommand, HostEvent};
 use super::Control;
 use crate::protocol::{Destination, TestResult, ToWorker};
+use crate::WebError;
 use convlab_core::{model_file, ModelHeader, ModelSpec};
 
 impl App {
@@ -69,46 +70,48 @@ impl App {
     }
 
     /// Saving, listing, loading and deleting models.
-    pub(super) fn on_models(&mut self, msg: Msg) -> Vec<Effect> {
+    pub(super) fn on_models(&mut self, msg: ModelsMsg) -> Vec<Effect> {
         match msg {
-            Msg::SaveModel { to_browser, name } => self.save_model(to_browser, name),
-            Msg::OpenModel { origin, file } => self.load_model(origin, file),
-            Msg::LoadSavedModel { id, name } => vec![Effect::ReadSavedModel { id, name }],
-            Msg::DeleteSavedModel(id) => vec![Effect::DeleteSavedModel(id)],
-            Msg::ModelsListed(Ok(models)) => {
+            ModelsMsg::Save { to_browser, name } => self.save_model(to_browser, name),
+            ModelsMsg::Open { origin, file } => self.load_model(origin, file),
+            ModelsMsg::LoadSaved { id, name } => vec![Effect::ReadSavedModel { id, name }],
+            ModelsMsg::DeleteSaved(id) => vec![Effect::DeleteSavedModel(id)],
+            ModelsMsg::Listed(Ok(models)) => {
                 self.saved_models = models;
                 self.versions.models += 1;
                 Vec::new()
             }
-            Msg::ModelStored(Ok(name)) => {
+            ModelsMsg::Stored(Ok(name)) => {
                 self.models_status = format!("Saved '{name}' in this browser.");
                 vec![Effect::ListModels]
             }
-            Msg::ModelDeleted(Ok(())) => vec![Effect::ListModels],
-            Msg::ModelDeleted(Err(problem)) => {
+            ModelsMsg::Deleted(Ok(())) => vec![Effect::ListModels],
+            ModelsMsg::Deleted(Err(problem)) => {
                 self.models_error = Some(problem.to_string());
                 vec![Effect::ListModels]
             }
-            Msg::Downloaded {
-                of: DownloadOf::Model,
-                result: Ok((file_name, bytes)),
-            } => {
-                self.models_status =
-                    format!("Downloaded {file_name} ({:.0} kB).", bytes as f64 / 1000.0);
-                Vec::new()
-            }
-            Msg::ModelsListed(Err(problem))
-            | Msg::ModelStored(Err(problem))
-            | Msg::Downloaded {
-                of: DownloadOf::Model,
-                result: Err(problem),
-            }
-            | Msg::ModelUnreadable(problem) => {
+            ModelsMsg::Listed(Err(problem))
+            | ModelsMsg::Stored(Err(problem))
+            | ModelsMsg::Unreadable(problem) => {
                 self.models_error = Some(problem.to_string());
                 Vec::new()
             }
-            _ => Vec::new(),
         }
+    }
+
+    /// A model file offered as a download, or why it could not be.
+    pub(super) fn on_model_downloaded(
+        &mut self,
+        result: Result<(String, usize), WebError>,
+    ) -> Vec<Effect> {
+        match result {
+            Ok((file_name, bytes)) => {
+                self.models_status =
+                    format!("Downloaded {file_name} ({:.0} kB).", bytes as f64 / 1000.0);
+            }
+            Err(problem) => self.models_error = Some(problem.to_string()),
+        }
+        Vec::new()
     }
 
     fn load_model(&mut self, origin: String, file: Vec<u8>) -> Vec<Effect> {

@@ -2,7 +2,7 @@
 //! worker, storage, events to the host page, the model store, downloads and the clipboard.
 //! Async work reports back as a message.
 
-use super::app::{CopyTarget, Effect, Msg};
+use super::app::{CopyTarget, Effect, ModelsMsg, Msg};
 use super::{console_warn, model_store, panels, storage, Dispatcher};
 use crate::WebError;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -43,7 +43,7 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
         }
         Effect::ListModels => spawn_local(async move {
             let listed = model_store::list().await;
-            d.dispatch(Msg::ModelsListed(listed));
+            d.dispatch(Msg::Models(ModelsMsg::Listed(listed)));
         }),
         Effect::StoreModel {
             name,
@@ -58,21 +58,21 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
                     model_store::save(&name, &architecture, params, test_accuracy, &saved, &file)
                         .await
                         .map(|()| name);
-                d.dispatch(Msg::ModelStored(stored));
+                d.dispatch(Msg::Models(ModelsMsg::Stored(stored)));
             })
         }
         Effect::ReadSavedModel { id, name } => spawn_local(async move {
             match model_store::file(id).await {
-                Ok(file) => d.dispatch(Msg::OpenModel {
+                Ok(file) => d.dispatch(Msg::Models(ModelsMsg::Open {
                     origin: format!("saved model '{name}'"),
                     file,
-                }),
-                Err(e) => d.dispatch(Msg::ModelUnreadable(e)),
+                })),
+                Err(e) => d.dispatch(Msg::Models(ModelsMsg::Unreadable(e))),
             }
         }),
         Effect::DeleteSavedModel(id) => spawn_local(async move {
             let deleted = model_store::delete(id).await;
-            d.dispatch(Msg::ModelDeleted(deleted));
+            d.dispatch(Msg::Models(ModelsMsg::Deleted(deleted)));
         }),
         Effect::Download {
             file_name,

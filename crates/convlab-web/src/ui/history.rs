@@ -4,7 +4,7 @@
 
 use super::app::{App, DownloadOf, Effect};
 use super::format::percent;
-use convlab_core::summary::thousands;
+use convlab_core::units::thousands;
 use convlab_core::EpochMetrics;
 use maud::{html, Markup};
 use serde::{Deserialize, Serialize};

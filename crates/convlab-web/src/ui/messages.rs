@@ -50,25 +50,8 @@ pub enum Msg {
     ResetToExercise,
     CopyCode,
     ClearHistory,
-    SaveModel {
-        to_browser: bool,
-        name: String,
-    },
-    OpenModel {
-        origin: String,
-        file: Vec<u8>,
-    },
-    LoadSavedModel {
-        id: f64,
-        name: String,
-    },
-    DeleteSavedModel(f64),
-    ModelsListed(Result<Vec<SavedModel>, WebError>),
-    /// The name a model was stored under in IndexedDB.
-    ModelStored(Result<String, WebError>),
-    ModelDeleted(Result<(), WebError>),
-    /// A model file could not be read from the disk or from IndexedDB.
-    ModelUnreadable(WebError),
+    /// The saved models: saving, opening, listing, deleting.
+    Models(ModelsMsg),
     /// A download offered: its file name and size.
     Downloaded {
         of: DownloadOf,
@@ -90,6 +73,30 @@ pub enum Msg {
     /// A problem to show under the settings: a save to local storage failed, a message to or
     /// from the worker did not go through.
     Notice(String),
+}
+
+/// The saved-models panel's messages: the student's requests and the stores' answers.
+#[derive(Debug, Clone)]
+pub enum ModelsMsg {
+    Save {
+        to_browser: bool,
+        name: String,
+    },
+    Open {
+        origin: String,
+        file: Vec<u8>,
+    },
+    LoadSaved {
+        id: f64,
+        name: String,
+    },
+    DeleteSaved(f64),
+    Listed(Result<Vec<SavedModel>, WebError>),
+    /// The name a model was stored under in IndexedDB.
+    Stored(Result<String, WebError>),
+    Deleted(Result<(), WebError>),
+    /// A model file could not be read from the disk or from IndexedDB.
+    Unreadable(WebError),
 }
 
 /// What the dispatcher does after an update.

@@ -3,7 +3,7 @@
 use super::app::{App, DataInfo, Effect, Phase, ShownMaps, TestView};
 use super::host::HostEvent;
 use crate::protocol::{FromWorker, RequestKind, TestResult};
-use convlab_core::summary::thousands;
+use convlab_core::units::thousands;
 use convlab_core::{BackendKind, Summary, TrainEvent};
 
 impl App {

@@ -3,8 +3,9 @@
 //! the dataset folder), which survive a reload. Plain data; storage is in [`super::storage`].
 
 use crate::protocol::BackendChoice;
-use convlab_core::limits::allowed;
-use convlab_core::summary::human_bytes;
+use convlab_core::data::validation_len;
+use convlab_core::train::{allowed, DEFAULT_LOSS_THRESHOLD};
+use convlab_core::units::human_bytes;
 use convlab_core::{
     EarlyStoppingConfig, MemoryEstimate, ModelSpec, Monitor, SpecError, TrainConfig, MEMORY_BUDGET,
 };
@@ -48,12 +49,12 @@ impl Default for Settings {
             batch_size: config.batch_size,
             learning_rate: config.learning_rate,
             seed: config.seed,
-            validation_split: 0.0,
+            validation_split: config.validation_split,
             train_limit: 60_000,
             backend: BackendChoice::Auto,
             cpu_workers: None,
             stop_at_loss_on: false,
-            stop_at_loss: convlab_core::train::DEFAULT_LOSS_THRESHOLD,
+            stop_at_loss: DEFAULT_LOSS_THRESHOLD,
             early_stopping_on: false,
             monitor: Monitor::ValLoss,
             patience: 2,
@@ -106,9 +107,9 @@ impl Settings {
     /// The trainer's configuration; batch events come about a hundred times per epoch.
     pub fn train_config(&self) -> TrainConfig {
         // Saturating: an out-of-range split is refused by validate(), not by an underflow.
-        let train = self.train_limit.saturating_sub(
-            (self.train_limit as f64 * self.validation_split as f64).floor() as usize,
-        );
+        let train = self
+            .train_limit
+            .saturating_sub(validation_len(self.train_limit, self.validation_split));
         let batches = train.div_ceil(self.batch_size.max(1));
         TrainConfig {
             epochs: self.epochs,

@@ -7,7 +7,7 @@
 
 use super::saved::{SavedState, Settings};
 use crate::protocol::BackendChoice;
-use convlab_core::limits::allowed;
+use convlab_core::train::allowed;
 use convlab_core::{EarlyStoppingConfig, ModelSpec, Monitor, SpecError, PRESET_NAMES};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 

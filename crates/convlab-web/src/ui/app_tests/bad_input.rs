@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::protocol::{FromWorker, ToWorker};
-use crate::ui::app::{Effect, Msg, Phase};
+use crate::ui::app::{Effect, ModelsMsg, Msg, Phase};
 use crate::ui::host::{HostCommand, HostEvent};
 use crate::ui::saved::Settings;
 use crate::ui::Control;
@@ -64,10 +64,10 @@ fn edits_while_training_change_neither_the_run_nor_the_form() {
         Msg::LoadData {
             folder: "elsewhere/".into(),
         },
-        Msg::OpenModel {
+        Msg::Models(ModelsMsg::Open {
             origin: "other.convlab".into(),
             file: vec![1, 2, 3],
-        },
+        }),
     ];
     for msg in attempts {
         let shown = format!("{msg:?}");

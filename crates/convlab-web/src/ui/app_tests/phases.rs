@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::protocol::{Destination, FromWorker, RequestKind, ToWorker};
-use crate::ui::app::{Effect, Msg, Phase};
+use crate::ui::app::{Effect, ModelsMsg, Msg, Phase};
 use crate::ui::host::HostEvent;
 use crate::ui::Control;
 use convlab_core::{EpochMetrics, ModelHeader, StopReason, TrainEvent};
@@ -186,10 +186,10 @@ fn stop_asks_the_worker_and_a_failed_run_returns_to_idle() {
 #[test]
 fn loading_a_model_waits_for_its_evaluation() {
     let mut app = idle("");
-    let effects = app.update(Msg::OpenModel {
+    let effects = app.update(Msg::Models(ModelsMsg::Open {
         origin: "cnn.convlab".into(),
         file: vec![7],
-    });
+    }));
     assert!(matches!(sends(&effects)[..], [ToWorker::LoadModel { .. }]));
     assert_eq!(
         enabled(&app),
@@ -220,10 +220,10 @@ fn loading_a_model_waits_for_its_evaluation() {
         .models_status
         .starts_with("Loaded cnn.convlab: C32-P2-F-D128-D10"));
     // A failed load returns to Idle and names the problem.
-    app.update(Msg::OpenModel {
+    app.update(Msg::Models(ModelsMsg::Open {
         origin: "notes.txt".into(),
         file: vec![1],
-    });
+    }));
     app.update(Msg::Worker(FromWorker::Failed {
         request: RequestKind::LoadModel,
         message: "notes.txt: not a convlab model file".into(),
@@ -241,10 +241,10 @@ fn exports_go_to_a_download_or_the_browser() {
     let mut app = idle("");
     app.update(Msg::Train);
     app.update(Msg::Worker(tested()));
-    let effects = app.update(Msg::SaveModel {
+    let effects = app.update(Msg::Models(ModelsMsg::Save {
         to_browser: false,
         name: "my model".into(),
-    });
+    }));
     assert_eq!(
         sends(&effects),
         [&ToWorker::ExportModel {
@@ -261,10 +261,10 @@ fn exports_go_to_a_download_or_the_browser() {
         matches!(&effects[..], [Effect::Download { file_name, .. }] if file_name == "my_model.convlab")
     );
     assert!(app
-        .update(Msg::SaveModel {
+        .update(Msg::Models(ModelsMsg::Save {
             to_browser: true,
             name: "  ".into(),
-        })
+        }))
         .is_empty());
     assert_eq!(
         app.models_error.as_deref(),

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::protocol::{FromWorker, RequestKind, ToWorker, TrainRequest};
-use crate::ui::app::{Effect, Msg, Phase};
+use crate::ui::app::{Effect, ModelsMsg, Msg, Phase};
 use crate::ui::host::{HostCommand, HostEvent};
 use crate::ui::Control;
 
@@ -120,10 +120,10 @@ fn a_worker_failure_in_every_phase_starts_a_fresh_one_and_keeps_the_students_wor
         ("loading a model", |app| {
             app.update(Msg::Worker(FromWorker::Ready));
             app.update(Msg::Worker(data_ready()));
-            app.update(Msg::OpenModel {
+            app.update(Msg::Models(ModelsMsg::Open {
                 origin: "m.convlab".into(),
                 file: vec![1, 2, 3],
-            });
+            }));
             assert_eq!(app.phase, Phase::LoadingModel);
         }),
     ];
@@ -223,10 +223,10 @@ fn an_author_lock_holds_in_every_phase() {
     assert!(app.update(Msg::ChoosePreset("dnn".into())).is_empty());
     assert!(app.update(Msg::RemoveLayer(0)).is_empty());
     assert_eq!(app.state.preset, "cnn");
-    app.update(Msg::OpenModel {
+    app.update(Msg::Models(ModelsMsg::Open {
         origin: "x".into(),
         file: vec![],
-    });
+    }));
     assert!(app
         .models_error
         .as_deref()

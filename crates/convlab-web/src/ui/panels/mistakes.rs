@@ -11,7 +11,7 @@ use crate::ui::mistakes::{Mistakes, MistakesInput};
 use crate::ui::{draw, Dispatcher, Panel};
 use crate::WebError;
 use convlab_core::data::IMAGE_SIDE;
-use convlab_core::summary::thousands;
+use convlab_core::units::thousands;
 use convlab_core::CLASS_NAMES;
 use maud::html;
 use std::cell::Cell;

@@ -1,7 +1,7 @@
 //! Saved models (section 6): save the last trained model in the browser or as a file, list, load and
 //! delete them.
 
-use crate::ui::app::{App, Msg};
+use crate::ui::app::{App, ModelsMsg, Msg};
 use crate::ui::dom::{
     bind, event_target, on, set_disabled, set_text, show_error, target_attribute,
 };
@@ -9,7 +9,7 @@ use crate::ui::format::percent;
 use crate::ui::saved::SavedModel;
 use crate::ui::{model_store, Control, Dispatcher, Panel};
 use crate::WebError;
-use convlab_core::summary::thousands;
+use convlab_core::units::thousands;
 use maud::{html, Markup};
 use std::cell::Cell;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
@@ -71,10 +71,10 @@ impl ModelsPanel {
         for (button, to_browser) in [(&panel.save_browser, true), (&panel.save_file, false)] {
             let (d, name) = (dispatcher.clone(), name.clone());
             on(button, "click", move |_| {
-                d.dispatch(Msg::SaveModel {
+                d.dispatch(Msg::Models(ModelsMsg::Save {
                     to_browser,
                     name: name.value(),
-                })
+                }))
             });
         }
         let (d, input) = (dispatcher.clone(), panel.file.clone());
@@ -82,9 +82,11 @@ impl ModelsPanel {
             let (d, input) = (d.clone(), input.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match model_store::picked_file(&input).await {
-                    Ok(Some((origin, file))) => d.dispatch(Msg::OpenModel { origin, file }),
+                    Ok(Some((origin, file))) => {
+                        d.dispatch(Msg::Models(ModelsMsg::Open { origin, file }))
+                    }
                     Ok(None) => {}
-                    Err(e) => d.dispatch(Msg::ModelUnreadable(e)),
+                    Err(e) => d.dispatch(Msg::Models(ModelsMsg::Unreadable(e))),
                 }
                 input.set_value("");
             })
@@ -95,9 +97,9 @@ impl ModelsPanel {
                 let name = event_target(event)
                     .and_then(|t| t.get_attribute("data-name"))
                     .unwrap_or_default();
-                d.dispatch(Msg::LoadSavedModel { id, name });
+                d.dispatch(Msg::Models(ModelsMsg::LoadSaved { id, name }));
             } else if let Some(id) = target_attribute::<f64>(event, "data-delete-model") {
-                d.dispatch(Msg::DeleteSavedModel(id));
+                d.dispatch(Msg::Models(ModelsMsg::DeleteSaved(id)));
             }
         });
         Ok(panel)

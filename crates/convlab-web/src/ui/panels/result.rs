@@ -7,7 +7,7 @@ use crate::ui::dom::{bind, set_text};
 use crate::ui::format::percent;
 use crate::ui::{Dispatcher, Panel};
 use crate::WebError;
-use convlab_core::summary::thousands;
+use convlab_core::units::thousands;
 use convlab_core::CLASS_NAMES;
 use maud::{html, Markup};
 use std::cell::RefCell;

@@ -7,9 +7,10 @@
 //! latest moments, and the checkpoint reads them with the weights in one asynchronous
 //! read-back.
 
+use crate::error::{CheckpointError, TrainError};
 use crate::model::Sequential;
-use crate::train::{EpochMetrics, TrainError};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use crate::train::metrics::EpochMetrics;
+use crate::weights::{floats, parameters, to_bytes};
 use burn::optim::{Adam, AdamState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use serde::{Deserialize, Serialize};
@@ -72,23 +73,6 @@ pub struct EarlyStoppingState {
     pub wait: usize,
     #[serde(with = "serde_bytes")]
     pub best_weights: Vec<u8>,
-}
-
-/// Why a checkpoint cannot be resumed with this model.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CheckpointError {
-    #[error("the checkpoint holds {found} weights, but the model has {expected}")]
-    Weights { expected: usize, found: usize },
-    #[error("the checkpoint's optimizer state for parameter {index} holds {found} values, but the parameter has {expected}")]
-    Moments {
-        index: usize,
-        expected: usize,
-        found: usize,
-    },
-    #[error("the checkpoint is at batch {batch} of an epoch of {batches} batches")]
-    Batch { batch: usize, batches: usize },
-    #[error("the checkpoint is after epoch {epochs_done}, beyond this run's {epochs} epochs")]
-    Epochs { epochs_done: usize, epochs: usize },
 }
 
 /// Adam's moments as last stepped, flattened, per parameter in stepping order.
@@ -178,69 +162,6 @@ impl Optimizer for TrackedAdam {
         <Adam as Optimizer>::to_device(state, device)
     }
 }
-
-/// Every parameter of `model`, flattened in visiting order.
-fn parameters(model: &Sequential) -> Vec<Tensor<1>> {
-    struct Collect(Vec<Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            // Without autodiff: a read-back mixes them with Adam's moments, which have none.
-            let value = param.val().inner();
-            let len = value.shape().num_elements();
-            self.0.push(value.reshape([len]));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    model.visit(&mut collect);
-    collect.0
-}
-
-/// All of `model`'s weights in visiting order, in one asynchronous read-back.
-pub(crate) async fn read_weights(model: &Sequential) -> Result<Vec<f32>, TrainError> {
-    let data = Tensor::cat(parameters(model), 0).into_data_async().await?;
-    Ok(data.convert::<f32>().try_into_vec::<f32>()?)
-}
-
-/// `model` with its weights replaced by `values` (visiting order), on `device`.
-pub(crate) fn with_weights(
-    model: Sequential,
-    values: &[f32],
-    device: &Device,
-) -> Result<Sequential, CheckpointError> {
-    let expected = model.num_params();
-    if values.len() != expected {
-        return Err(CheckpointError::Weights {
-            expected,
-            found: values.len(),
-        });
-    }
-    struct Fill<'a> {
-        values: &'a [f32],
-        at: usize,
-        device: Device,
-    }
-    impl ModuleMapper for Fill<'_> {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let shape = param.lazy_shape();
-            let len = shape.num_elements();
-            let values = self.values[self.at..self.at + len].to_vec();
-            self.at += len;
-            let device = self.device.clone();
-            param.map(|old| {
-                Tensor::<1>::from_data(TensorData::new(values, [len]), &device)
-                    .reshape(shape)
-                    .set_require_grad(old.is_require_grad())
-            })
-        }
-    }
-    let mut fill = Fill {
-        values,
-        at: 0,
-        device: device.clone(),
-    };
-    Ok(model.map(&mut fill))
-}
-
 /// Reads the weights and Adam's latest moments in one read-back.
 pub(crate) async fn capture(
     model: &Sequential,
@@ -274,7 +195,6 @@ pub(crate) async fn capture(
     }
     Ok((weights, slots))
 }
-
 /// Checks the optimizer state against the model's parameters before resuming.
 pub(crate) fn check_slots(model: &Sequential, slots: &[AdamSlot]) -> Result<(), CheckpointError> {
     if slots.is_empty() {
@@ -297,17 +217,4 @@ pub(crate) fn check_slots(model: &Sequential, slots: &[AdamSlot]) -> Result<(), 
         }
     }
     Ok(())
-}
-
-/// f32s as their little-endian bytes (how weights cross `postMessage` and files).
-pub fn to_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-/// The f32s of little-endian bytes (a trailing partial value is dropped).
-pub fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
 }
