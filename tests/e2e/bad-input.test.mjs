@@ -4,7 +4,7 @@
 // the lab keeps working (it still trains). The CPU fallback throughout (fast here).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -77,6 +77,17 @@ function dropsHalfWay(req, res, rest) {
   res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.socket.destroy(), 100));
 }
 
+/** A server that announces a 3 GB training-image file (and sends a little of it, slowly). */
+function claims3GB(req, res, rest) {
+  const body = readFileSync(join(FIXTURES, rest));
+  if (rest !== TRAIN_IMAGES) {
+    res.writeHead(200, { 'Content-Type': 'application/gzip', 'Content-Length': body.length }).end(body);
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/gzip', 'Content-Length': 3_000_000_000 });
+  res.write(body.subarray(0, 1024), () => setTimeout(() => res.socket?.destroy(), 10_000));
+}
+
 let server; // the lab, the fixtures and the bad folders
 let other; // the fixtures on another origin, without CORS headers
 before(async () => {
@@ -85,6 +96,7 @@ before(async () => {
     '/bad/': badFolders(),
     '/spa/': htmlFor200,
     '/drop/': dropsHalfWay,
+    '/huge/': claims3GB,
     '/host/': (req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<!doctype html><link rel="icon" href="data:,"><title>a course page</title>'),
     '/': DIST,
   });
@@ -131,6 +143,8 @@ test('dataset files: each broken folder or server is named (file, byte offset), 
     await loadFails(page, 'bad/missing/', `could not fetch ${at('bad/missing/')}${TEST_LABELS}: HTTP 404`);
     await loadFails(page, 'spa/', `${at('spa/')}${TRAIN_IMAGES}: at byte 0: it is text, not an IDX file: it starts with "<!doctype html>" (an HTML page: the wrong folder, or a server's error page?)`);
     await loadFails(page, 'drop/', /drop\/train-images-idx3-ubyte\.gz: the download broke off after \d+ bytes: /);
+    // Issue 34: a Content-Length does not size an allocation (it panicked the worker).
+    await loadFails(page, 'huge/', `${at('huge/')}${TRAIN_IMAGES}: the server announces 3000000000 bytes, more than the 256 MB any dataset file may have (Fashion-MNIST's largest is 47 MB unpacked): not downloaded`);
     const cors = await loadFails(page, other.url, `could not fetch ${other.url}${TRAIN_IMAGES}: `);
     assert.match(cors, /no CORS header/);
     // Nothing broken was kept in the cache for a reload to trip over.
@@ -331,7 +345,7 @@ test('embedding: markup, huge numbers, malformed lists and repeated keys in the 
   });
 });
 
-test('model files: truncated, a forged header and a huge header are refused by name; the lab keeps working', { timeout: 180_000 }, async () => {
+test('model files: truncated, a forged header, a huge header and a 2 GB file are refused by name; the lab keeps working', { timeout: 180_000 }, async () => {
   await inBrowser('bad-input-models', { webgpu: false, context: { acceptDownloads: true } }, async (page) => {
     await openWithFixtures(page);
     await trainBriefly(page, 'dnn', 64);
@@ -361,6 +375,14 @@ test('model files: truncated, a forged header and a huge header are refused by n
       assert.equal(await page.locator('#models-error *').count(), 0);
       assert.ok(await page.locator('#train').isEnabled(), `${name}: the lab can still train`);
     }
+    // Issue 34: a file larger than any model is refused by its size, unread (a sparse 2 GB file).
+    const big = join(mkdtempSync(join(tmpdir(), 'convlab-big-')), 'big.convlab');
+    const fd = openSync(big, 'w');
+    ftruncateSync(fd, 2 ** 31);
+    closeSync(fd);
+    await page.setInputFiles('#model-file', big);
+    await waitForText(page, '#models-error', 'big.convlab: 2147483648 bytes is more than a model file can be: the largest model convlab trains is saved in ');
+    assert.ok(await page.locator('#train').isEnabled(), 'big.convlab: the lab can still train');
     assert.match(await text(page, '#summary'), /Total params: 101,770/, 'the model being edited is untouched');
     // The good file still loads.
     await pick('good.convlab', good);

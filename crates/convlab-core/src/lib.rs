@@ -6,6 +6,7 @@ pub mod batch;
 pub mod data;
 pub mod error;
 pub mod features;
+pub mod idx;
 pub mod keras;
 pub mod mistakes;
 pub mod model;

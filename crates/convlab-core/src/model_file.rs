@@ -15,7 +15,7 @@
 //! checks every weight's shape against it.
 
 use crate::model::Sequential;
-use crate::spec::{ModelSpec, SpecError};
+use crate::spec::{ModelSpec, SpecError, MAX_PARAMS};
 use crate::train::TrainConfig;
 use burn::module::Module;
 use burn::store::{ModuleRecord, RecordError};
@@ -28,6 +28,10 @@ pub const FORMAT_VERSION: u32 = 1;
 const HEADER_OFFSET: usize = 16;
 /// A header is a few kilobytes; more than this is not a convlab file, whatever it claims.
 const MAX_HEADER: usize = 1 << 20;
+/// The largest `.convlab` file: the preamble, the largest header and the weights of the
+/// largest model the limits allow ([`MAX_PARAMS`] f32s), with a megabyte for the weight
+/// record's own names and shapes. A bigger file is refused before it is read or copied.
+pub const MAX_FILE_BYTES: usize = HEADER_OFFSET + MAX_HEADER + MAX_PARAMS * 4 + (1 << 20);
 /// The file name extension the page and the CLI use.
 pub const EXTENSION: &str = "convlab";
 
@@ -67,6 +71,8 @@ impl ModelHeader {
 pub enum ModelFileError {
     #[error("not a convlab model file: it is {len} bytes long, shorter than the {HEADER_OFFSET}-byte preamble")]
     TooShort { len: usize },
+    #[error("{len} bytes is more than a model file can be: the largest model convlab trains is saved in {} MB", MAX_FILE_BYTES >> 20)]
+    TooLarge { len: u64 },
     #[error("not a convlab model file: bytes 0-7 are \"{found}\", expected \"CONVLABM\"")]
     NotAModel { found: String },
     #[error("model file format version {version} (bytes 8-11) is not one this convlab reads (it reads {FORMAT_VERSION})")]
@@ -89,6 +95,14 @@ pub enum ModelFileError {
     WriteWeights { problem: String },
     #[error("reading the model's weights back from the device failed: {problem}")]
     ReadBack { problem: String },
+}
+
+/// Refuses a file of `len` bytes before it is read when it is larger than any model file.
+pub fn check_size(len: u64) -> Result<(), ModelFileError> {
+    if len > MAX_FILE_BYTES as u64 {
+        return Err(ModelFileError::TooLarge { len });
+    }
+    Ok(())
 }
 
 /// Writes a model and its header as one `.convlab` file.
@@ -130,6 +144,7 @@ async fn on_cpu(model: &Sequential) -> Result<Sequential, ModelFileError> {
 /// Reads a `.convlab` file and rebuilds its model on `device` (an autodiff device to train
 /// it further, a plain one to evaluate).
 pub fn load(file: &[u8], device: &Device) -> Result<(Sequential, ModelHeader), ModelFileError> {
+    check_size(file.len() as u64)?;
     let (header, weights_at) = split(file)?;
     // Shared: the record and the check below read the same bytes without a copy.
     let weights = Bytes::from_bytes_vec(file[weights_at..].to_vec()).shared();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use convlab_core::data::{gzip, maybe_gunzip, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use convlab_core::data::{gzip, maybe_gunzip, MAX_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use convlab_core::{DataError, Dataset};
 
 fn read(name: &str) -> Vec<u8> {
@@ -214,6 +214,29 @@ fn a_gzip_bomb_is_refused_before_it_fills_the_memory() {
                 "gzip data unpacks to more than 256 MB, more than any IDX file convlab reads"
             ),
         "{msg}"
+    );
+}
+
+/// A raw (not gzipped) file is held to the same limit as what a gzipped one unpacks to, and a
+/// header that claims more images than the lab reads is refused before anything is copied.
+#[test]
+fn raw_files_and_image_counts_have_limits_too() {
+    let raw = vec![0u8; convlab_core::data::MAX_UNPACKED + 1];
+    let msg = maybe_gunzip("images.idx", &raw).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        format!(
+            "images.idx: {} bytes, more than the 256 MB of any IDX file convlab reads",
+            raw.len()
+        )
+    );
+    let subset = gz_subset();
+    let mut images = subset.images_idx();
+    images[4..8].copy_from_slice(&(MAX_IMAGES as u32 + 1).to_be_bytes());
+    let msg = load(&images, &subset.labels_idx()).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "images.idx: at byte 4: the header claims 250001 images; at most 250000 are read from one file"
     );
 }
 

@@ -75,6 +75,22 @@ fn a_truncated_file_is_refused_wherever_it_was_cut() {
     }
 }
 
+/// A file larger than the largest model's is refused by its size, before it is read: the page
+/// asks with the picked file's size, and `load` checks the bytes it is given.
+#[test]
+fn a_file_larger_than_any_model_is_refused_by_its_size() {
+    let largest = model_file::MAX_FILE_BYTES as u64;
+    assert!(largest >= 200_000_000, "room for MAX_PARAMS weights");
+    assert!(model_file::check_size(largest).is_ok());
+    assert_eq!(
+        model_file::check_size(2 << 30).unwrap_err().to_string(),
+        format!(
+            "2147483648 bytes is more than a model file can be: the largest model convlab trains is saved in {} MB",
+            largest >> 20
+        )
+    );
+}
+
 #[test]
 fn a_huge_header_is_refused_before_it_is_read() {
     let file = good_file();

@@ -32,6 +32,20 @@ pub enum WebError {
     },
     #[error("{url}: {problem}")]
     Body { url: String, problem: &'static str },
+    /// A download larger than any file the lab reads: refused as announced, or stopped once
+    /// that much had arrived.
+    #[error("{url}: {}, more than the {} MB any dataset file may have (Fashion-MNIST's largest is 47 MB unpacked): not downloaded", if *.announced { format!("the server announces {bytes} bytes") } else { format!("over {bytes} bytes arrived") }, crate::fetch::MAX_DOWNLOAD >> 20)]
+    TooLarge {
+        url: String,
+        bytes: u64,
+        announced: bool,
+    },
+    /// A picked model file refused before it is read.
+    #[error("{name}: {source}")]
+    PickedFile {
+        name: String,
+        source: convlab_core::ModelFileError,
+    },
     /// A message between the page and the worker that does not decode.
     #[error("not a convlab {expected}: {problem}")]
     Message {

@@ -12,6 +12,12 @@ use web_sys::{
 /// The Cache Storage bucket for the dataset; bump the suffix if the stored form changes.
 pub const DATA_CACHE: &str = "convlab-data-v1";
 
+/// The most bytes one download may bring: the largest IDX file convlab reads, gzipped or not
+/// (a gzipped file is smaller than what it unpacks to). A response that announces more is
+/// refused before its body is read, and one that sends more is stopped there, so a server
+/// cannot size the worker's memory.
+pub const MAX_DOWNLOAD: u64 = convlab_core::data::MAX_UNPACKED as u64;
+
 /// Progress reports are sent at most this often (bytes), so a fast local server does not
 /// flood the page with messages.
 const PROGRESS_STEP: u64 = 512 * 1024;
@@ -129,11 +135,21 @@ async fn read_all(
         on_progress(0, total);
         return Ok(Vec::new());
     };
+    if let Some(announced) = total.filter(|&total| total > MAX_DOWNLOAD) {
+        // Not read: the connection is let go at once.
+        let _ = body.cancel();
+        return Err(WebError::TooLarge {
+            url,
+            bytes: announced,
+            announced: true,
+        });
+    }
     let reader = body
         .get_reader()
         .dyn_into::<ReadableStreamDefaultReader>()
         .map_err(|_| body_error("the body cannot be read"))?;
-    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    // Never more than the cap, whatever the header says (it may also say less than arrives).
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0).min(MAX_DOWNLOAD) as usize);
     let mut reported = 0u64;
     loop {
         let chunk = JsFuture::from(reader.read())
@@ -154,6 +170,14 @@ async fn read_all(
             .dyn_into::<Uint8Array>()
             .map_err(|_| body_error("the body is not bytes"))?;
         let start = bytes.len();
+        if start as u64 + array.length() as u64 > MAX_DOWNLOAD {
+            let _ = reader.cancel();
+            return Err(WebError::TooLarge {
+                url: url.clone(),
+                bytes: MAX_DOWNLOAD,
+                announced: false,
+            });
+        }
         bytes.resize(start + array.length() as usize, 0);
         array.copy_to(&mut bytes[start..]);
         let loaded = bytes.len() as u64;

@@ -267,6 +267,13 @@ pub async fn picked_file(
     let Some(file) = input.files().and_then(|files| files.get(0)) else {
         return Ok(None);
     };
+    // Refused by its size before a byte is read (a read copies the file more than once).
+    if let Err(e) = convlab_core::model_file::check_size(file.size() as u64) {
+        return Err(WebError::PickedFile {
+            name: file.name(),
+            source: e,
+        });
+    }
     let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
         .during(&format!("reading {}", file.name()))?;
