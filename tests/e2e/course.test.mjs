@@ -185,6 +185,13 @@ test('a shared link restores the model and settings exactly; bad URL values are 
     assert.match(problems, /panels: unknown name 'graphs'/);
     assert.ok(await page.locator('#model-panel').isVisible());
     assert.ok(await page.locator('#train-panel').isHidden());
+
+    // Issue 34: a panels= list with no known name is named and ignored: every panel shows.
+    await page.goto(`${server.url}?data=fixtures/&panels=graphs,nonsense`);
+    await waitForText(page, '#setup-error', "panels: unknown name 'nonsense'");
+    assert.match(await text(page, '#setup-error'), /no known panel is named, so every panel is shown/);
+    assert.ok(await page.locator('#model-panel').isVisible());
+    assert.ok(await page.locator('#train-panel').isVisible());
   });
 });
 

@@ -4,6 +4,7 @@
 
 use super::app::{CopyTarget, Effect, ModelsMsg, Msg};
 use super::{console_warn, model_store, panels, storage, Dispatcher};
+use crate::protocol::FromWorker;
 use crate::WebError;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
@@ -16,7 +17,12 @@ pub fn run(dispatcher: &Dispatcher, effect: Effect) {
                 None => Err(WebError::Unavailable("the training worker is not running")),
             });
             if let Err(e) = sent {
-                d.dispatch(Msg::Notice(format!("the worker refused a message: {e}")));
+                // Answered as the worker would answer a failure, so that no phase waits for a
+                // reply that cannot come (a Train returns to Idle with the reason shown).
+                d.dispatch(Msg::Worker(FromWorker::Failed {
+                    request: request.kind(),
+                    message: format!("the message could not be sent to the worker: {e}"),
+                }));
             }
         }
         Effect::RestartWorker { webgpu } => dispatcher.restart_worker(webgpu),

@@ -25,9 +25,18 @@ fn markup_in_url_values_is_quoted_as_text_and_changes_nothing() {
         .any(|p| p.starts_with("unknown URL parameter '<i>'")));
     // The embedding's names too; `id` is data echoed in events, never shown.
     let (shape, problems) = embedding(&pairs("panels=<svg/onload=alert(3)>&id=<b>lab</b>"));
-    assert_eq!(shape.panels, Some(vec![]));
+    assert_eq!(
+        shape.panels, None,
+        "no known panel: all are shown, not none"
+    );
     assert_eq!(shape.id.as_deref(), Some("<b>lab</b>"));
     assert!(problems[0].contains("unknown name '<svg/onload=alert(3)>'"));
+    assert_eq!(
+        problems[1],
+        "URL parameter panels: no known panel is named, so every panel is shown"
+    );
+    let (shape, _) = embedding(&pairs("panels="));
+    assert_eq!(shape.panels, None);
 }
 
 #[test]

@@ -106,6 +106,12 @@ pub fn embedding(pairs: &[(String, String)]) -> (Embedding, Vec<String>) {
             _ => {}
         }
     }
+    if embedding.panels.as_ref().is_some_and(Vec::is_empty) {
+        // A list with no panel the lab knows would hide the whole lab: ignored, and said.
+        embedding.panels = None;
+        problems
+            .push("URL parameter panels: no known panel is named, so every panel is shown".into());
+    }
     let lists = ["panels", "lock", "hide", "allow"];
     problems.extend(repeated(pairs, &lists, "all of them apply"));
     problems.extend(repeated(pairs, &["data", "id"], "only the last is used"));
