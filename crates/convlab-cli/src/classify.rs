@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const BAR_WIDTH: f32 = 40.0;
 
 pub fn run(model: &Path, pictures: &[PathBuf], backend: BackendKind) -> Result<()> {
+    crate::cli::check_model_file_size(model)?;
     let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
     let backend = convlab_core::block_on(Backend::choose(backend));
     let (network, _) = model_file::load(&bytes, &backend.device)

@@ -262,8 +262,10 @@ fn run(args: Args) -> Result<()> {
             test_limit,
             backend,
         } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes = {
+                check_model_file_size(&file)?;
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
+            };
             let backend = convlab_core::block_on(Backend::choose(backend));
             let (model, header) = model_file::load(&bytes, &backend.device)
                 .map_err(|e| anyhow!("{}: {e}", file.display()))?;
@@ -337,6 +339,14 @@ fn run(args: Args) -> Result<()> {
             train_and_report(&spec, config, train, &test, backend, json, save.as_deref())
         }
     }
+}
+
+/// Refuses a model file larger than any model's before reading it.
+pub(crate) fn check_model_file_size(path: &Path) -> Result<()> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    model_file::check_size(len).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -45,8 +45,8 @@ pub enum DataError {
 pub const MAX_UNPACKED: usize = 256 << 20;
 
 /// The most images one IDX image file may hold: four times Fashion-MNIST's training set, 196
-/// MB of pixels. A header that claims more is refused before anything is copied, and the
-/// training worker never holds more pixels than this per file.
+/// MB of pixels. A header that claims more is refused before its pixels are copied into a
+/// dataset, and the training worker never holds more pixels than this per file.
 pub const MAX_IMAGES: usize = 250_000;
 
 /// Undoes gzip when the bytes start with its magic number; returns raw bytes unchanged. Both

@@ -80,7 +80,7 @@ impl fmt::Display for MemoryEstimate {
 }
 
 impl MemoryEstimate {
-    /// The message of [`SpecError::TooLarge`].
+    /// The message of `SpecError::TooLarge`.
     pub(crate) fn too_large(&self, budget: u64) -> String {
         format!(
             "training at batch {} needs {self}, more than the {} budget: use a smaller batch size, or fewer filters, units or layers",

@@ -70,8 +70,8 @@ pub enum Msg {
     Host(HostCommand),
     /// A fault for the end-to-end tests to cause in the worker.
     Fault(Fault),
-    /// A problem to show under the settings: a save to local storage failed, a message to or
-    /// from the worker did not go through.
+    /// A problem to show under the settings: a save to local storage failed, a message from
+    /// the worker did not decode.
     Notice(String),
 }
 

@@ -1,16 +1,11 @@
 //! The backend the browser gives, training steps that lower the loss, and messages that
 //! survive a trip through a JS value.
 
-use crate::{
-    expected_backend, fixture, web_sys_log, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
-};
-use convlab_core::{
-    evaluate, Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
-    Trainer, LOSS_THRESHOLD_MESSAGE,
-};
-use convlab_web::protocol::{BackendChoice, Destination, FromWorker, ToWorker, TrainRequest};
-use convlab_web::worker::{Session, StopSlot};
+use crate::{expected_backend, fixture, web_sys_log};
+use convlab_core::{evaluate, Kernels, ModelSpec, TrainConfig, TrainEvent, Trainer};
+use convlab_web::protocol::{BackendChoice, FromWorker, ToWorker, TrainRequest};
 use convlab_web::{choose_backend, webgpu_adapter_available};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 #[wasm_bindgen_test]

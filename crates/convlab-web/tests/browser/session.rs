@@ -1,16 +1,13 @@
 //! The worker's logic without its transport: a run with the lab callback, a stop, the test
 //! set and feature maps; and requests refused with why.
 
-use crate::{
-    expected_backend, fixture, web_sys_log, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
-};
+use crate::{fixture, TEST_IMAGES, TEST_LABELS};
 use convlab_core::{
-    evaluate, Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
-    Trainer, LOSS_THRESHOLD_MESSAGE,
+    Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
+    LOSS_THRESHOLD_MESSAGE,
 };
 use convlab_web::protocol::{BackendChoice, Destination, FromWorker, ToWorker, TrainRequest};
 use convlab_web::worker::{Session, StopSlot};
-use convlab_web::{choose_backend, webgpu_adapter_available};
 use wasm_bindgen_test::*;
 
 /// The worker's logic without its transport: train on a subset with the lab callback, stop

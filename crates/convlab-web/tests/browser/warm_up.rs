@@ -1,13 +1,8 @@
 //! The warm-up, the automatic backend choice it times, and CPU workers that cannot start.
 
-use crate::{
-    expected_backend, fixture, web_sys_log, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
-};
-use convlab_core::{
-    evaluate, Dataset, FeatureMaps, Kernels, ModelSpec, StopReason, TrainConfig, TrainEvent,
-    Trainer, LOSS_THRESHOLD_MESSAGE,
-};
-use convlab_web::protocol::{BackendChoice, Destination, FromWorker, ToWorker, TrainRequest};
+use crate::{fixture, web_sys_log, TEST_IMAGES, TEST_LABELS};
+use convlab_core::{Dataset, ModelSpec, TrainConfig, TrainEvent};
+use convlab_web::protocol::{BackendChoice, FromWorker, ToWorker, TrainRequest};
 use convlab_web::worker::{Session, StopSlot};
 use convlab_web::{choose_backend, webgpu_adapter_available};
 use wasm_bindgen_test::*;
