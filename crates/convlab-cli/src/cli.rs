@@ -1,17 +1,15 @@
 //! The `convlab` command line: its subcommands and options (clap), and the training report
 //! (a progress bar, Keras's epoch log, or one JSON event per line).
 
+use crate::report::train_and_report;
+use crate::settings::{at_least_one, TrainSettings};
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use convlab_core::data::{gzip, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
-use convlab_core::train::allowed;
-use convlab_core::units::human_bytes;
-use convlab_core::MEMORY_BUDGET;
 use convlab_core::{
-    evaluate, keras_code, model_file, Backend, BackendKind, Dataset, EarlyStoppingConfig,
-    ModelSpec, Monitor, Summary, TrainConfig, TrainEvent, Trainer, CLASS_NAMES, PRESET_NAMES,
+    evaluate, keras_code, model_file, Backend, BackendKind, Dataset, ModelSpec, Summary,
+    PRESET_NAMES,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -64,62 +62,6 @@ impl ModelArgs {
                 )
             }),
         }
-    }
-}
-
-/// The training settings, the core's [`TrainConfig`] as options: `train` and `keras` share
-/// them, their defaults are the core's, and [`TrainSettings::config`] is the one conversion.
-#[derive(clap::Args)]
-struct TrainSettings {
-    #[arg(long, default_value_t = TrainConfig::default().epochs, value_parser = number::<usize>("epochs"), allow_negative_numbers = true)]
-    epochs: usize,
-    #[arg(long, default_value_t = TrainConfig::default().batch_size, value_parser = number::<usize>("batch_size"), allow_negative_numbers = true)]
-    batch_size: usize,
-    #[arg(long, default_value_t = TrainConfig::default().learning_rate, value_parser = number::<f64>("learning_rate"), allow_negative_numbers = true)]
-    learning_rate: f64,
-    #[arg(long, default_value_t = TrainConfig::default().seed, value_parser = number::<u64>("seed"), allow_negative_numbers = true)]
-    seed: u64,
-    /// Hold out this fraction of the training images for validation.
-    #[arg(long, default_value_t = TrainConfig::default().validation_split, value_parser = number::<f32>("validation_split"), allow_negative_numbers = true)]
-    validation_split: f32,
-    /// The lab's callback: stop at an epoch end once the loss is below X.
-    #[arg(long, value_name = "X", num_args = 0..=1, default_missing_value = "0.01", value_parser = number::<f32>("stop_at_loss"), allow_negative_numbers = true)]
-    stop_at_loss: Option<f32>,
-    /// EarlyStopping: loss, val_loss, accuracy or val_accuracy.
-    #[arg(long)]
-    early_stopping: Option<String>,
-    #[arg(long, default_value_t = 0, value_parser = number::<usize>("patience"), allow_negative_numbers = true)]
-    patience: usize,
-    #[arg(long, default_value_t = 0.0, value_parser = number::<f32>("min_delta"), allow_negative_numbers = true)]
-    min_delta: f32,
-    #[arg(long)]
-    restore_best_weights: bool,
-}
-
-impl TrainSettings {
-    fn config(&self) -> Result<TrainConfig> {
-        let early_stopping = self
-            .early_stopping
-            .as_deref()
-            .map(|m| -> Result<_> {
-                Ok(EarlyStoppingConfig {
-                    monitor: parse_monitor(m)?,
-                    min_delta: self.min_delta,
-                    patience: self.patience,
-                    restore_best_weights: self.restore_best_weights,
-                })
-            })
-            .transpose()?;
-        Ok(TrainConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
-            seed: self.seed,
-            validation_split: self.validation_split,
-            stop_at_loss: self.stop_at_loss,
-            early_stopping,
-            ..TrainConfig::default()
-        })
     }
 }
 
@@ -208,35 +150,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// A numeric option's parser: a value that is not a number of its type (text, a negative
-/// count, `1e3` for a whole number) is refused with what `setting` allows; one that parses
-/// but is out of range is refused by `TrainConfig::validate`, naming the setting.
-fn number<T: std::str::FromStr>(
-    setting: &'static str,
-) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
-    move |text| {
-        text.trim()
-            .parse()
-            .map_err(|_| format!("'{text}' is not {}", allowed(setting)))
-    }
-}
-
-/// A count of images: a whole number of at least 1.
-fn at_least_one(
-    setting: &'static str,
-) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
-    move |text| match text.trim().parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("'{text}' is not {}", allowed(setting))),
-    }
-}
-
-fn parse_monitor(name: &str) -> Result<Monitor> {
-    Monitor::from_name(name).ok_or_else(|| {
-        anyhow!("unknown monitor '{name}': use loss, val_loss, accuracy or val_accuracy")
-    })
 }
 
 fn run(args: Args) -> Result<()> {
@@ -349,181 +262,6 @@ pub(crate) fn check_model_file_size(path: &Path) -> Result<()> {
     model_file::check_size(len).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-fn train_and_report(
-    spec: &ModelSpec,
-    config: TrainConfig,
-    train: Dataset,
-    test: &Dataset,
-    backend: BackendKind,
-    json: bool,
-    save: Option<&Path>,
-) -> Result<()> {
-    // Settings, stack and memory, before any tensor exists. Its message already holds the
-    // cause, which `{:#}` would repeat.
-    let estimate = config
-        .check_training(spec, train.len())
-        .map_err(|e| anyhow!("{e}"))?;
-    if !json {
-        print!("{}", Summary::of(spec)?.to_table("sequential"));
-        println!(
-            "Memory to train: {estimate}, of a {} budget",
-            human_bytes(MEMORY_BUDGET)
-        );
-    }
-    let backend = convlab_core::block_on(Backend::choose(backend));
-    let mut trainer = Trainer::new(spec, config, train, backend.device.clone())?;
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})")
-            .expect("valid template")
-            .progress_chars("=> ");
-    let mut bar: Option<ProgressBar> = None;
-    let mut total_epochs = 0;
-    let mut emit = |event: TrainEvent| {
-        if json {
-            let mut line = serde_json::to_value(&event).expect("events serialise");
-            if matches!(event, TrainEvent::Started { .. }) {
-                // Which device trains: a wgpu request falls back to the CPU without an adapter.
-                line["backend"] = backend.description.clone().into();
-            }
-            println!("{line}");
-            return;
-        }
-        match &event {
-            TrainEvent::Started {
-                train_samples,
-                val_samples,
-                epochs,
-                params,
-                ..
-            } => {
-                total_epochs = *epochs;
-                println!("Backend: {}", backend.description);
-                println!(
-                    "Training on {train_samples} images ({val_samples} for validation), {params} parameters, {epochs} epoch(s)"
-                );
-            }
-            TrainEvent::Batch {
-                epoch,
-                batch,
-                batches,
-                loss,
-                accuracy,
-                samples_per_second,
-                ..
-            } => {
-                let pb = bar.get_or_insert_with(|| {
-                    let pb = ProgressBar::new(*batches as u64).with_style(style.clone());
-                    pb.set_prefix(format!("Epoch {epoch}"));
-                    pb
-                });
-                pb.set_position(*batch as u64);
-                pb.set_message(format!(
-                    "loss: {loss:.4} - accuracy: {accuracy:.4} - {samples_per_second:.0} samples/s"
-                ));
-            }
-            TrainEvent::Epoch(m) => {
-                if let Some(pb) = bar.take() {
-                    pb.finish_and_clear();
-                }
-                println!("Epoch {}/{}", m.epoch, total_epochs);
-                println!(
-                    "{} - {:.0} samples/s",
-                    m.log_line(),
-                    m.samples as f64 / m.seconds.max(1e-9)
-                );
-            }
-            TrainEvent::Stopped { message, .. } => {
-                if let Some(pb) = bar.take() {
-                    pb.finish_and_clear();
-                }
-                println!("{message}");
-            }
-            TrainEvent::Finished(e) => {
-                println!("Test: loss: {:.4} - accuracy: {:.4}", e.loss, e.accuracy);
-            }
-            // The CLI neither asks for checkpoints or snapshots nor resumes, and shares no
-            // batches (burn's CPU kernels use every core natively).
-            TrainEvent::Checkpoint(_)
-            | TrainEvent::Snapshot(_)
-            | TrainEvent::Resumed { .. }
-            | TrainEvent::HelpersStopped { .. }
-            | TrainEvent::Shared(_) => {}
-        }
-    };
-    let summary = convlab_core::block_on(convlab_core::run(&mut trainer, Some(test), &mut emit))?;
-    if let (Some(evaluation), false) = (&summary.test, json) {
-        if let Some(line) = most_confused(evaluation, &test.labels) {
-            println!("{line}");
-        }
-    }
-    if let Some(path) = save {
-        let bytes = convlab_core::block_on(model_file::save(trainer.model(), &summary.header))?;
-        write(path, &bytes)?;
-        if !json {
-            println!("Saved the model to {}", path.display());
-        }
-    }
-    Ok(())
-}
-
-/// The three pairs of classes the model mixed up most on the test set, each way:
-/// "Most confused: Shirt <-> T-shirt/top 112 (80 Shirt as T-shirt/top, 32 the other way); ...".
-fn most_confused(evaluation: &convlab_core::Evaluation, labels: &[u8]) -> Option<String> {
-    let pairs = evaluation.confused_pairs(labels);
-    if pairs.is_empty() {
-        return None;
-    }
-    let named: Vec<String> = pairs
-        .iter()
-        .take(3)
-        .map(|pair| {
-            let (a, b) = (
-                CLASS_NAMES[pair.first as usize],
-                CLASS_NAMES[pair.second as usize],
-            );
-            format!(
-                "{a} <-> {b} {} ({} {a} as {b}, {} the other way)",
-                pair.total(),
-                pair.first_as_second,
-                pair.second_as_first
-            )
-        })
-        .collect();
-    Some(format!("Most confused: {}", named.join("; ")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use convlab_core::train::DEFAULT_LOSS_THRESHOLD;
-
-    fn settings(args: &[&str]) -> TrainConfig {
-        let args = Args::try_parse_from([&["convlab", "keras"], args].concat()).unwrap();
-        match args.command {
-            Command::Keras { settings, .. } => settings.config().unwrap(),
-            _ => unreachable!("parsed the keras command"),
-        }
-    }
-
-    /// The options' defaults are the core's, and a bare `--stop-at-loss` is the lab's threshold.
-    #[test]
-    fn the_options_convert_to_the_cores_settings() {
-        assert_eq!(settings(&[]), TrainConfig::default());
-        assert_eq!(
-            settings(&["--stop-at-loss"]).stop_at_loss,
-            Some(DEFAULT_LOSS_THRESHOLD)
-        );
-        let config = settings(&[
-            "--epochs=3",
-            "--validation-split=0.25",
-            "--early-stopping=val_loss",
-            "--patience=2",
-        ]);
-        assert_eq!((config.epochs, config.validation_split), (3, 0.25));
-        assert_eq!(config.early_stopping.unwrap().monitor, Monitor::ValLoss);
-    }
 }

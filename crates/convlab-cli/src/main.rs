@@ -7,6 +7,10 @@
 mod classify;
 #[cfg(not(target_family = "wasm"))]
 mod cli;
+#[cfg(not(target_family = "wasm"))]
+mod report;
+#[cfg(not(target_family = "wasm"))]
+mod settings;
 
 // glibc's allocator hands the large tensors a training step frees back to the system and
 // page-faults them in again on the next step: ~40% of a CPU step on the lab CNN (BENCHMARKS.md).

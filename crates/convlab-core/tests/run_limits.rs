@@ -4,15 +4,13 @@
 
 mod common;
 
+use common::layers;
+
 use convlab_core::spec::EVALUATION_BATCH;
 use convlab_core::train::{allowed, MAX_PATIENCE};
 use convlab_core::{
     EarlyStoppingConfig, MemoryEstimate, ModelSpec, Monitor, SpecError, TrainConfig, MEMORY_BUDGET,
 };
-
-fn layers(text: &str) -> ModelSpec {
-    ModelSpec::parse_text(text).unwrap()
-}
 
 #[test]
 fn the_memory_estimate_of_the_lab_cnn_adds_up() {

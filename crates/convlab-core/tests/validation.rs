@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::layers;
+
 use convlab_core::{Activation, LayerSpec, ModelSpec, SpecError};
 
 fn conv(filters: usize, kernel: usize) -> LayerSpec {
@@ -116,10 +118,6 @@ fn invalid_specs_never_reach_burn() {
 }
 
 // ---- Bad input, everywhere it enters: absurd sizes, text, JSON, memory, settings. ----
-
-fn layers(text: &str) -> ModelSpec {
-    ModelSpec::parse_text(text).unwrap()
-}
 
 #[test]
 fn absurd_sizes_are_refused_naming_layer_kind_and_range() {

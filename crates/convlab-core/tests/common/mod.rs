@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use convlab_core::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
-use convlab_core::{Dataset, TrainEvent};
+use convlab_core::{Dataset, ModelSpec, TrainEvent};
 use std::path::PathBuf;
 
 // The crate's folder as `cargo test` gives it at run time: the build folder is shared by
@@ -36,4 +36,9 @@ pub fn epoch_losses(events: &[TrainEvent]) -> Vec<f32> {
             _ => None,
         })
         .collect()
+}
+
+/// A stack from its text form (`conv:32:3:relu,pool:2,...`), which must parse.
+pub fn layers(text: &str) -> ModelSpec {
+    ModelSpec::parse_text(text).unwrap()
 }
